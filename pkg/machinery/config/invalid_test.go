@@ -73,7 +73,9 @@ func invalidCases() []invalidCase {
 		{name: "duplicate interface", mutate: func(m *v1alpha1.MachineConfig) {
 			m.Machine.Network.Interfaces = append(m.Machine.Network.Interfaces, v1alpha1.Interface{Interface: "eth0", DHCP: true})
 		}, want: []string{"machine.network.interfaces[1]", "already configured by machine.network.interfaces[0]"}},
-		{name: "address not cidr", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Network.Interfaces[0].Addresses = []string{"10.5.0.2/24", "10.5.0.3"} },
+		{name: "address not cidr", mutate: func(m *v1alpha1.MachineConfig) {
+			m.Machine.Network.Interfaces[0].Addresses = []string{"10.5.0.2/24", "10.5.0.3"}
+		},
 			want: []string{"machine.network.interfaces[0].addresses[1]", "not in CIDR form"}},
 		{name: "route network", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Network.Interfaces[0].Routes[0].Network = "default" },
 			want: []string{"machine.network.interfaces[0].routes[0].network", "not in CIDR form"}},
@@ -92,21 +94,29 @@ func invalidCases() []invalidCase {
 			m.Machine.Install = nil
 			m.Machine.Sysctls = map[string]string{"vm.overcommit_memory": "1"}
 		}, want: []string{`machine.sysctls["vm.overcommit_memory"]`, "would change the host's kernel"}},
-		{name: "kernel module name", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Kernel = &v1alpha1.Kernel{Modules: []v1alpha1.KernelModule{{Name: "br netfilter"}}} },
+		{name: "kernel module name", mutate: func(m *v1alpha1.MachineConfig) {
+			m.Machine.Kernel = &v1alpha1.Kernel{Modules: []v1alpha1.KernelModule{{Name: "br netfilter"}}}
+		},
 			want: []string{"machine.kernel.modules[0].name"}},
 		{name: "kernel module in container", mode: validation.ModeContainer, mutate: func(m *v1alpha1.MachineConfig) {
 			m.Machine.Install = nil
 			m.Machine.Kernel = &v1alpha1.Kernel{Modules: []v1alpha1.KernelModule{{Name: "br_netfilter"}}}
 		}, want: []string{"machine.kernel.modules", "cannot load kernel modules"}},
 		{name: "file path relative", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Files = []v1alpha1.File{{Path: "var/x", Content: "x"}} }, want: []string{"machine.files[0].path"}},
-		{name: "file path read-only", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Files = []v1alpha1.File{{Path: "/etc/passwd", Content: "x"}} }, want: []string{"machine.files[0].path", "read-only"}},
+		{name: "file path read-only", mutate: func(m *v1alpha1.MachineConfig) {
+			m.Machine.Files = []v1alpha1.File{{Path: "/etc/passwd", Content: "x"}}
+		}, want: []string{"machine.files[0].path", "read-only"}},
 		{name: "file op", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Files = []v1alpha1.File{{Path: "/var/x", Op: "prepend"}} }, want: []string{"machine.files[0].op", "create, append"}},
-		{name: "file permissions", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Files = []v1alpha1.File{{Path: "/var/x", Permissions: 0o17777}} }, want: []string{"machine.files[0].permissions"}},
+		{name: "file permissions", mutate: func(m *v1alpha1.MachineConfig) {
+			m.Machine.Files = []v1alpha1.File{{Path: "/var/x", Permissions: 0o17777}}
+		}, want: []string{"machine.files[0].permissions"}},
 		{name: "env name", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Env = map[string]string{"1PROXY": "x"} }, want: []string{`machine.env["1PROXY"]`}},
 		{name: "kubelet subnets", mutate: func(m *v1alpha1.MachineConfig) {
 			m.Machine.Kubelet = &v1alpha1.Kubelet{NodeIP: &v1alpha1.NodeIP{ValidSubnets: []string{"10.0.0.0/8", "!bad"}}}
 		}, want: []string{"machine.kubelet.nodeIP.validSubnets[1]"}},
-		{name: "kubelet extraArgs dashes", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.Kubelet = &v1alpha1.Kubelet{ExtraArgs: map[string]string{"--max-pods": "10"}} },
+		{name: "kubelet extraArgs dashes", mutate: func(m *v1alpha1.MachineConfig) {
+			m.Machine.Kubelet = &v1alpha1.Kubelet{ExtraArgs: map[string]string{"--max-pods": "10"}}
+		},
 			want: []string{`machine.kubelet.extraArgs["--max-pods"]`, "without leading dashes"}},
 		{name: "node label", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.NodeLabels = map[string]string{"bad key!": "x"} }, want: []string{"machine.nodeLabels", "not a label key"}},
 		{name: "node taint effect", mutate: func(m *v1alpha1.MachineConfig) { m.Machine.NodeTaints = map[string]string{"gpu": "true:Never"} }, want: []string{`machine.nodeTaints["gpu"]`, "NoSchedule"}},
@@ -126,7 +136,9 @@ func invalidCases() []invalidCase {
 		{name: "pod subnet host bits", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.Network.PodSubnets = []string{"10.244.1.0/16"} }, want: []string{"host bits", "10.244.0.0/16"}},
 		{name: "subnets overlap", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.Network.ServiceSubnets = []string{"10.244.0.0/24"} }, want: []string{"cluster.network.serviceSubnets[0]", "overlaps"}},
 		{name: "subnet families", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.Network.ServiceSubnets = []string{"fd00:10:96::/112"} }, want: []string{"IP families differ"}},
-		{name: "two v4 pod subnets", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.Network.PodSubnets = []string{"10.244.0.0/16", "10.245.0.0/16"} }, want: []string{"at most one per IP family"}},
+		{name: "two v4 pod subnets", mutate: func(m *v1alpha1.MachineConfig) {
+			m.Cluster.Network.PodSubnets = []string{"10.244.0.0/16", "10.245.0.0/16"}
+		}, want: []string{"at most one per IP family"}},
 		{name: "cni", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.Network.CNI = &v1alpha1.CNI{Name: "calico"} }, want: []string{"cluster.network.cni.name", "flannel, none"}},
 		{name: "bootstrap token", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.Token = "abcdef0123456789abcdef" }, want: []string{"cluster.token"}},
 		{name: "secretbox length", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.SecretboxEncryptionSecret = "c2hvcnQ=" }, want: []string{"cluster.secretboxEncryptionSecret", "32 random bytes"}},
@@ -138,9 +150,13 @@ func invalidCases() []invalidCase {
 		{name: "worker with k8s ca key", worker: true, mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.CA.Key = f.K8s.Key }, want: []string{"cluster.ca.key: a worker must not carry"}},
 		{name: "worker with sa key", worker: true, mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.ServiceAccount = &v1alpha1.ServiceAccount{Key: f.SAKey} },
 			want: []string{"cluster.serviceAccount.key: a worker must not carry"}},
-		{name: "worker with etcd key", worker: true, mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.Etcd = &v1alpha1.Etcd{CA: &pki.CertAndKey{Crt: f.Etcd.Crt, Key: f.Etcd.Key}} },
+		{name: "worker with etcd key", worker: true, mutate: func(m *v1alpha1.MachineConfig) {
+			m.Cluster.Etcd = &v1alpha1.Etcd{CA: &pki.CertAndKey{Crt: f.Etcd.Crt, Key: f.Etcd.Key}}
+		},
 			want: []string{"cluster.etcd.ca.key: a worker must not carry"}},
-		{name: "worker with secretbox", worker: true, mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.SecretboxEncryptionSecret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" },
+		{name: "worker with secretbox", worker: true, mutate: func(m *v1alpha1.MachineConfig) {
+			m.Cluster.SecretboxEncryptionSecret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+		},
 			want: []string{"cluster.secretboxEncryptionSecret: a worker must not carry"}},
 		{name: "etcd subnet", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.Etcd.AdvertisedSubnets = []string{"x"} }, want: []string{"cluster.etcd.advertisedSubnets[0]"}},
 		{name: "apiserver san", mutate: func(m *v1alpha1.MachineConfig) { m.Cluster.APIServer = &v1alpha1.APIServer{CertSANs: []string{"_bad"}} }, want: []string{"cluster.apiServer.certSANs[0]"}},
