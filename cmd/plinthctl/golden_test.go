@@ -88,13 +88,32 @@ func lineDiff(want, got string) string {
 		case i < len(a) && j < len(b) && a[i] == b[j]:
 			line("  ", a[i])
 			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			line("+ ", b[j])
-			j++
-		default:
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
 			line("- ", a[i])
 			i++
+		default:
+			line("+ ", b[j])
+			j++
 		}
 	}
 	return sb.String()
+}
+
+func TestLineDiff(t *testing.T) {
+	tests := []struct {
+		name, want, got, diff string
+	}{
+		{name: "equal", want: "a\nb\n", got: "a\nb\n", diff: "  a\n  b\n"},
+		{name: "changed line", want: "a\nb\nc\n", got: "a\nx\nc\n", diff: "  a\n- b\n+ x\n  c\n"},
+		{name: "added line", want: "a\n", got: "a\nb\n", diff: "  a\n+ b\n"},
+		{name: "removed line", want: "a\nb\n", got: "b\n", diff: "- a\n  b\n"},
+		{name: "missing final newline", want: "a\n", got: "a", diff: "- a\n+ a\n\\ no newline at end\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := lineDiff(tt.want, tt.got); got != tt.diff {
+				t.Errorf("lineDiff() =\n%s\nwant\n%s", got, tt.diff)
+			}
+		})
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -39,7 +40,7 @@ const EnvPath = "PLINTHCONFIG"
 // Config is a client config: a set of named contexts and the current one.
 type Config struct {
 	// Context is the name of the current context.
-	Context string `yaml:"context"`
+	Context string `yaml:"context,omitempty"`
 	// Contexts are the known contexts by name.
 	Contexts map[string]*Context `yaml:"contexts"`
 
@@ -102,12 +103,17 @@ func FromBytes(data []byte) (*Config, error) {
 	return cfg, nil
 }
 
-// yamlError flattens yaml.v3's multi-line type errors into one line; each
-// part already starts with "line N:".
+// unknownField matches yaml.v3's message for a field KnownFields rejects,
+// which names a Go type the user never sees.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// yamlError flattens yaml.v3's multi-line type errors into one line (each
+// part already starts with "line N:") and words them for the user.
 func yamlError(err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		return errors.New(strings.Join(te.Errors, "; "))
+		msg := strings.Join(te.Errors, "; ")
+		return errors.New(unknownField.ReplaceAllString(msg, `unknown field "$1"`))
 	}
 	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 }

@@ -55,9 +55,9 @@ func TestFromBytes(t *testing.T) {
 		{name: "context without body", in: "contexts:\n  bare:\n",
 			want: &Config{Contexts: map[string]*Context{"bare": {}}}},
 		{name: "unknown top-level field", in: "context: a\ncurrent: b\n",
-			wantErr: "line 2: field current not found"},
+			wantErr: `line 2: unknown field "current"`},
 		{name: "unknown context field", in: "contexts:\n  a:\n    endpoints: [x]\n    node: [y]\n",
-			wantErr: "line 4: field node not found"},
+			wantErr: `line 4: unknown field "node"`},
 		{name: "wrong type", in: "contexts:\n  a:\n    endpoints: 5\n",
 			wantErr: "line 3: cannot unmarshal"},
 		{name: "duplicate key", in: "context: a\ncontext: b\n",
@@ -121,7 +121,7 @@ func TestOpen(t *testing.T) {
 		{name: "missing file is empty", path: filepath.Join(dir, "nope", "config"), want: New()},
 		{name: "good", path: good, want: sampleConfig()},
 		{name: "bad yaml names path and line", path: bad,
-			wantErr: []string{bad, "line 4", "field endpoint not found"}},
+			wantErr: []string{bad, "line 4", `unknown field "endpoint"`}},
 		{name: "directory", path: dir, wantErr: []string{"read client config", dir}},
 	}
 	for _, tt := range tests {
