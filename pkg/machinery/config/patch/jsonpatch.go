@@ -11,6 +11,10 @@ import (
 // whose value does not match.
 var ErrTestFailed = errors.New("test failed")
 
+// maxNodes bounds the size of a document that JSON patch copies may
+// build, since each copy can double it.
+const maxNodes = 1 << 17
+
 // jsonPatch is an RFC 6902 JSON patch. Its paths are JSON Pointers into
 // the MachineConfig document.
 type jsonPatch struct {
@@ -102,7 +106,11 @@ func (p *jsonPatch) apply(c *config, _ MergeKeys) error {
 		return fmt.Errorf("%s: %w", p, err)
 	}
 	for i, o := range p.ops {
-		if err := o.apply(root); err != nil {
+		err := o.apply(root)
+		if err == nil && o.op == "copy" && countNodes(root, maxNodes) > maxNodes {
+			err = fmt.Errorf("the document grew past %d nodes", maxNodes)
+		}
+		if err != nil {
 			return fmt.Errorf("%s op %d (%s): %w", p, i+1, o, err)
 		}
 	}

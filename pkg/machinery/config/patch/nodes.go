@@ -191,3 +191,16 @@ func overwrite(dst, src *yaml.Node) {
 	}
 	*dst = c
 }
+
+// countNodes counts the nodes of the tree at n, stopping once the count
+// exceeds limit.
+func countNodes(n *yaml.Node, limit int) int {
+	count := 1
+	for _, c := range n.Content {
+		if count > limit {
+			break
+		}
+		count += countNodes(c, limit-count)
+	}
+	return count
+}
