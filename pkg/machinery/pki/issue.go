@@ -64,7 +64,8 @@ type Subject struct {
 	// CommonName is the subject's CN: a user, node or component name.
 	CommonName string
 	// Organization is the subject's O; for clients of the Plinth API these
-	// are its roles, for Kubernetes clients its groups.
+	// are its roles, for Kubernetes clients its groups. Certificates keep
+	// them as a set: parsed back, they may come in another order.
 	Organization []string
 	// IPs are the IP subject alternative names.
 	IPs []netip.Addr
