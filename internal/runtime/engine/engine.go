@@ -158,8 +158,9 @@ func kindName(k runtime.OutputKind) string {
 }
 
 // Run starts every registered controller and blocks until ctx is cancelled
-// and all of them have stopped. It fails only if an input watch cannot be
-// set up, after stopping whatever it started.
+// and all of them have stopped; it then returns nil. It fails only if an
+// input watch cannot be set up, after stopping whatever it started, or if
+// the engine is already running.
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	if e.started {
@@ -173,10 +174,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 
 	var wg sync.WaitGroup
-	defer wg.Wait()
+
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 
 	for _, a := range controllers {
 		logger := e.logger.With("controller", a.name)

@@ -3,12 +3,14 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/plinth-os/plinth/internal/runtime"
 	"github.com/plinth-os/plinth/internal/runtime/engine"
+	"github.com/plinth-os/plinth/internal/runtime/inmem"
 	"github.com/plinth-os/plinth/pkg/machinery/resource"
 )
 
@@ -185,4 +187,38 @@ func ownerOf(t *testing.T, h *harness, ref resource.Ref) string {
 	}
 
 	return r.Metadata().Owner
+}
+
+// brokenWatchState fails every watch of one type.
+type brokenWatchState struct {
+	*inmem.State
+	broken string
+}
+
+func (s brokenWatchState) WatchKind(ctx context.Context, namespace, typ string, ch chan<- runtime.Event, opts ...runtime.WatchOption) error {
+	if typ == s.broken {
+		return errors.New("watch refused")
+	}
+
+	return s.State.WatchKind(ctx, namespace, typ, ch, opts...)
+}
+
+// TestRunFailsCleanly: when an input cannot be watched, Run stops what it
+// started and returns the error.
+func TestRunFailsCleanly(t *testing.T) {
+	st := brokenWatchState{State: inmem.New(), broken: finalT}
+	eng := engine.New(st, slog.New(slog.DiscardHandler), engine.Options{})
+
+	if err := eng.Register(doubler("test.Doubler")); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := eng.Register(declared("test.Broken", []runtime.Input{{Namespace: ns, Type: finalT}})); err != nil {
+		t.Fatal(err)
+	}
+
+	err := eng.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "watch refused") || !strings.Contains(err.Error(), "test.Broken") {
+		t.Fatalf("Run error %v, want the watch failure of test.Broken", err)
+	}
 }

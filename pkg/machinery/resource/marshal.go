@@ -64,6 +64,15 @@ func UnmarshalJSON(data []byte) (*Unstructured, error) {
 		return nil, fmt.Errorf("unmarshal resource from json: %w", err)
 	}
 
+	// Empty and absent collections mean the same; keep one form.
+	if len(env.Metadata.Labels) == 0 {
+		env.Metadata.Labels = nil
+	}
+
+	if len(env.Metadata.Finalizers) == 0 {
+		env.Metadata.Finalizers = nil
+	}
+
 	spec, err := decodeGeneric(env.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("unmarshal spec of %s from json: %w", env.Metadata.Ref(), err)

@@ -82,9 +82,10 @@ func (s Selector) String() string {
 	return strings.Join(parts, ",")
 }
 
-// ParseSelector parses a comma-separated list of terms: "key=value",
-// "key!=value", "key" (exists) and "!key" (does not exist), as given to
-// plinthctl with -l. Spaces around terms are ignored.
+// ParseSelector parses a comma-separated list of terms: "key=value" (or
+// "key==value"), "key!=value", "key" (exists) and "!key" (does not exist),
+// as given to plinthctl with -l. Spaces around terms are ignored; keys and
+// values cannot contain '=', '!', ',' or spaces.
 func ParseSelector(s string) (Selector, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -124,9 +125,17 @@ func parseTerm(s string) (Term, error) {
 	t.Key = strings.TrimSpace(t.Key)
 	t.Value = strings.TrimSpace(t.Value)
 
-	if t.Key == "" || strings.ContainsAny(t.Key, "!= ") {
+	if t.Key == "" || strings.ContainsAny(t.Key, reserved) {
 		return Term{}, fmt.Errorf("term %q: invalid label key", s)
+	}
+
+	if strings.ContainsAny(t.Value, reserved) {
+		return Term{}, fmt.Errorf("term %q: invalid label value", s)
 	}
 
 	return t, nil
 }
+
+// reserved are the characters label keys and values cannot hold in a
+// selector: its operators, separator and white space.
+const reserved = "!=, \t\n\r\v\f"
