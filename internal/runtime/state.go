@@ -52,8 +52,8 @@ type Writer interface {
 //
 // Writers never wait for watchers. Each namespace and type keeps a bounded
 // history of its recent events; a watcher whose consumer falls further behind
-// than that history gets one Errored event wrapping ErrWatchOverflow and
-// ends. The same history serves WithResume.
+// than that history gets one Errored event wrapping ErrWatchOverflow (once
+// its consumer reads again) and ends. The same history serves WithResume.
 type Watcher interface {
 	// Watch follows one resource.
 	Watch(ctx context.Context, ref resource.Ref, ch chan<- Event, opts ...WatchOption) error

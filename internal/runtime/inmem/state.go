@@ -15,7 +15,9 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/resource"
 )
 
-// DefaultHistory is the number of events kept per namespace and type.
+// DefaultHistory is the number of events kept per namespace and type. The
+// history holds references to the resources of those events, so it also
+// bounds the memory a busy type keeps alive.
 const DefaultHistory = 1024
 
 // State is an in-memory runtime.State, safe for concurrent use.
