@@ -20,6 +20,9 @@ import (
 // files (gen config) can join it from their init functions.
 var genSubcommands []func(*globalFlags) *cobra.Command
 
+// genClock dates the certificates gen writes; tests fix it.
+var genClock = time.Now
+
 func init() { registerCommand(newGenCmd) }
 
 // newGenCmd builds `plinthctl gen`, the parent of the generators.

@@ -46,6 +46,7 @@ func (f *genCAFlags) run(cmd *cobra.Command) error {
 		Organization: []string{f.organization},
 		KeyType:      f.key.keyType(),
 		Validity:     validity,
+		Now:          genClock,
 	})
 	if err != nil {
 		return err

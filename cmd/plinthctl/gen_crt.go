@@ -59,7 +59,7 @@ func (f *genCrtFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--csr: %w", err)
 	}
-	crt, err := ca.SignCSR(csr, pki.SignOptions{Usage: pki.UsagePeer, Validity: validity})
+	crt, err := ca.SignCSR(csr, pki.SignOptions{Usage: pki.UsagePeer, Validity: validity, Now: genClock})
 	if err != nil {
 		return fmt.Errorf("--csr %s: %w", f.csrPath, err)
 	}

@@ -62,6 +62,7 @@ func (f *genKeypairFlags) run(cmd *cobra.Command) error {
 		Usage:    pki.UsagePeer,
 		KeyType:  f.key.keyType(),
 		Validity: validity,
+		Now:      genClock,
 	})
 	if err != nil {
 		return err

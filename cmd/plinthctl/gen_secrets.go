@@ -31,7 +31,7 @@ configs for the same cluster later.`,
 }
 
 func (f *genSecretsFlags) run(cmd *cobra.Command) error {
-	b, err := secrets.NewBundle()
+	b, err := secrets.NewBundle(secrets.WithClock(genClock))
 	if err != nil {
 		return err
 	}
