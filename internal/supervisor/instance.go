@@ -43,6 +43,13 @@ func newInstance(s *Supervisor, svc Service) *instance {
 	}
 }
 
+// loaded reports the new service to the observer.
+func (in *instance) loaded() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.setLocked(Initialized, "loaded")
+}
+
 func (in *instance) service() Service {
 	in.mu.Lock()
 	defer in.mu.Unlock()

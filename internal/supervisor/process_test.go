@@ -42,7 +42,7 @@ func TestKilledServiceIsRestartedWithBackoff(t *testing.T) {
 	rec.waitState(t, "etcd", supervisor.Running, 2)
 
 	want := []supervisor.State{
-		supervisor.Waiting, supervisor.Preparing, supervisor.Running,
+		supervisor.Initialized, supervisor.Waiting, supervisor.Preparing, supervisor.Running,
 		supervisor.Failed, supervisor.Restarting,
 		supervisor.Waiting, supervisor.Preparing, supervisor.Running,
 	}

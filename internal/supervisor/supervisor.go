@@ -53,8 +53,8 @@ func New(opts Options) *Supervisor {
 	}
 }
 
-// Load adds services, or replaces loaded ones that are not started (a
-// replaced service keeps its log). Nothing is loaded if any is invalid, a
+// Load adds services, each reported Initialized, or replaces loaded ones
+// that are not started (a replaced service keeps its log and state). Nothing is loaded if any is invalid, a
 // duplicate, or replaces a started service. Dependencies are checked by
 // Start, so services may be loaded in any order.
 func (s *Supervisor) Load(svcs ...Service) error {
@@ -79,7 +79,9 @@ func (s *Supervisor) Load(svcs ...Service) error {
 			in.replace(svc)
 			continue
 		}
-		s.services[svc.ID()] = newInstance(s, svc)
+		in := newInstance(s, svc)
+		s.services[svc.ID()] = in
+		in.loaded()
 	}
 	return nil
 }

@@ -117,11 +117,15 @@ func TestStartErrors(t *testing.T) {
 			if err := s.Load(tt.svcs...); err != nil {
 				t.Fatal(err)
 			}
+			loaded := len(rec.snapshot())
+			if loaded != len(tt.svcs) {
+				t.Fatalf("Load reported %d events for %d services", loaded, len(tt.svcs))
+			}
 			err := s.Start(timeout(t), tt.start)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Start = %v, want an error containing %q", err, tt.wantErr)
 			}
-			if evs := rec.snapshot(); len(evs) != 0 {
+			if evs := rec.snapshot(); len(evs) != loaded {
 				t.Fatalf("a failed Start changed services:\n%s", formatEvents(evs))
 			}
 		})
@@ -167,7 +171,7 @@ func TestSkippedByCondition(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Skipped") {
 		t.Fatalf("Start = %v, want an error saying it was Skipped", err)
 	}
-	if got := states(rec.snapshot(), "installer"); !slices.Equal(got, []supervisor.State{supervisor.Waiting, supervisor.Skipped}) {
+	if got := states(rec.snapshot(), "installer"); !slices.Equal(got, []supervisor.State{supervisor.Initialized, supervisor.Waiting, supervisor.Skipped}) {
 		t.Fatalf("states = %v", got)
 	}
 }
@@ -185,7 +189,7 @@ func TestStopWhileWaitingForDependency(t *testing.T) {
 	if err := s.Stop(timeout(t), "etcd"); err != nil {
 		t.Fatal(err)
 	}
-	want := []supervisor.State{supervisor.Waiting, supervisor.Stopping, supervisor.Stopped}
+	want := []supervisor.State{supervisor.Initialized, supervisor.Waiting, supervisor.Stopping, supervisor.Stopped}
 	if got := states(rec.snapshot(), "apiserver"); !slices.Equal(got, want) {
 		t.Fatalf("apiserver states = %v, want %v", got, want)
 	}

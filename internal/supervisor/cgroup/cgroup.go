@@ -116,22 +116,41 @@ func (m *Manager) enableControllers(mount, base string) {
 		m.logger.Warn("cannot read cgroup controllers, limits disabled", "error", err)
 		return
 	}
-	var enable []string
+	var wanted []string
 	for _, c := range controllers {
 		if hasWord(string(offered), c) {
-			enable = append(enable, "+"+c)
+			wanted = append(wanted, c)
 		}
 	}
-	if len(enable) == 0 {
+	if len(wanted) == 0 {
 		m.logger.Info("no cgroup controllers offered, limits disabled")
 		return
 	}
 	for _, dir := range []string{mount, base} {
-		if err := writeFile(dir, "cgroup.subtree_control", strings.Join(enable, " ")); err != nil {
+		if err := enableIn(dir, wanted); err != nil {
 			m.logger.Warn("cannot enable cgroup controllers, limits disabled", "error", err)
 			return
 		}
 	}
+}
+
+// enableIn enables the wanted controllers for dir's children, writing only
+// those not enabled yet (so a host's own setup is left as it is).
+func enableIn(dir string, wanted []string) error {
+	enabled, err := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+	if err != nil {
+		return err
+	}
+	var add []string
+	for _, c := range wanted {
+		if !hasWord(string(enabled), c) {
+			add = append(add, "+"+c)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	return writeFile(dir, "cgroup.subtree_control", strings.Join(add, " "))
 }
 
 // Create makes (or reuses) the group for the service name, applies limits
@@ -147,6 +166,12 @@ func (m *Manager) Create(name string, limits Limits) (*Group, error) {
 	if err := os.Mkdir(path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("create cgroup: %w", err)
 	}
+	g := &Group{path: path}
+	if populated, err := g.Populated(); err == nil && populated {
+		// Left over from an earlier run that was not cleaned up.
+		m.logger.Warn("killing stale processes in service cgroup", "group", path)
+		_ = g.Kill()
+	}
 	for _, missing := range limits.apply(path) {
 		m.logger.Warn("cgroup limit not applied, controller not enabled", "group", path, "file", missing)
 	}
@@ -154,7 +179,8 @@ func (m *Manager) Create(name string, limits Limits) (*Group, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open cgroup: %w", err)
 	}
-	return &Group{path: path, dir: dir}, nil
+	g.dir = dir
+	return g, nil
 }
 
 // Group is one service's cgroup.

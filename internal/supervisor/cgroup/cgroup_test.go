@@ -153,3 +153,46 @@ func TestPlacement(t *testing.T) {
 		t.Fatalf("group %s not removed: %v", g.Path(), err)
 	}
 }
+
+// TestCreateKillsStaleMembers recreates a group that an earlier run left
+// populated, as after a supervisor crash.
+func TestCreateKillsStaleMembers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create cgroups")
+	}
+	m := NewManager(Options{Root: fmt.Sprintf("plinth-stale-test-%d", os.Getpid()), Logger: quiet})
+	if err := m.Available(); err != nil {
+		t.Skipf("cgroup v2 not writable here: %v", err)
+	}
+	t.Cleanup(func() { _ = os.Remove(m.Base()) })
+	stale, err := m.Create("kubelet", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: stale.FD()}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	_ = stale.dir.Close() // the earlier run vanished without cleaning up
+
+	g, err := m.Create("kubelet", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		if err == nil {
+			t.Fatal("stale sleep exited cleanly; want it killed")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("stale member still running after Create")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := g.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -187,12 +187,23 @@ func TestLeftoverDescendantsAreKilled(t *testing.T) {
 		t.Fatalf("no pid in %q", out.String())
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for unix.Kill(pid, 0) == nil {
+	for alive(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("background child %d outlived its service", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// alive reports whether pid runs: it exists and is not a zombie waiting for
+// whoever inherited it.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
 }
 
 func TestDropCapabilities(t *testing.T) {
