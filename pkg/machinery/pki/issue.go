@@ -122,21 +122,27 @@ type SignOptions struct {
 	Now func() time.Time
 }
 
-// window returns the validity period starting at the clock's now.
-func window(validity time.Duration, clock func() time.Time) (now, notBefore, notAfter time.Time, err error) {
+// period is when a certificate is valid, and the time it was made.
+type period struct {
+	now, notBefore, notAfter time.Time
+}
+
+// newPeriod returns the validity period starting at the clock's now, to the
+// second as certificates record it.
+func newPeriod(validity time.Duration, clock func() time.Time) (period, error) {
 	if validity <= 0 {
-		return now, now, now, fmt.Errorf("validity must be positive, got %s", validity)
+		return period{}, fmt.Errorf("validity must be positive, got %s", validity)
 	}
 	if clock == nil {
 		clock = time.Now
 	}
-	now = clock().UTC().Truncate(time.Second)
-	return now, now.Add(-backdate), now.Add(validity), nil
+	now := clock().UTC().Truncate(time.Second)
+	return period{now: now, notBefore: now.Add(-backdate), notAfter: now.Add(validity)}, nil
 }
 
 // NewCA generates a key and a self-signed CA certificate.
 func NewCA(opts CAOptions) (*CertAndKey, error) {
-	_, notBefore, notAfter, err := window(opts.Validity, opts.Now)
+	p, err := newPeriod(opts.Validity, opts.Now)
 	if err != nil {
 		return nil, fmt.Errorf("new CA: %w", err)
 	}
@@ -146,8 +152,8 @@ func NewCA(opts CAOptions) (*CertAndKey, error) {
 	}
 	tmpl := &x509.Certificate{
 		Subject:               pkix.Name{CommonName: opts.CommonName, Organization: opts.Organization},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
+		NotBefore:             p.notBefore,
+		NotAfter:              p.notAfter,
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -158,7 +164,7 @@ func NewCA(opts CAOptions) (*CertAndKey, error) {
 // NewSelfSigned generates a key and a self-signed leaf certificate, such as
 // the one a node in maintenance mode serves before it has a config.
 func NewSelfSigned(opts CertOptions) (*CertAndKey, error) {
-	_, notBefore, notAfter, err := window(opts.Validity, opts.Now)
+	p, err := newPeriod(opts.Validity, opts.Now)
 	if err != nil {
 		return nil, fmt.Errorf("new self-signed certificate: %w", err)
 	}
@@ -166,7 +172,7 @@ func NewSelfSigned(opts CertOptions) (*CertAndKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new self-signed certificate: %w", err)
 	}
-	tmpl, err := leafTemplate(opts.Subject, opts.Usage, key.Public(), notBefore, notAfter)
+	tmpl, err := leafTemplate(opts.Subject, opts.Usage, key.Public(), p)
 	if err != nil {
 		return nil, fmt.Errorf("new self-signed certificate: %w", err)
 	}
@@ -221,19 +227,22 @@ func (ca *CA) Issue(opts CertOptions) (*CertAndKey, error) {
 // IssueForKey returns a PEM certificate for pub signed by the CA; the
 // KeyType of opts is ignored.
 func (ca *CA) IssueForKey(pub crypto.PublicKey, opts CertOptions) ([]byte, error) {
-	now, notBefore, notAfter, err := window(opts.Validity, opts.Now)
+	p, err := newPeriod(opts.Validity, opts.Now)
 	if err != nil {
 		return nil, fmt.Errorf("issue certificate: %w", err)
 	}
-	if now.Before(ca.Cert.NotBefore) || now.After(ca.Cert.NotAfter) {
+	if p.now.Before(ca.Cert.NotBefore) || p.now.After(ca.Cert.NotAfter) {
 		return nil, fmt.Errorf("issue certificate: CA %q is valid from %s to %s, not at %s",
-			describe(ca.Cert), ca.Cert.NotBefore.Format(time.RFC3339), ca.Cert.NotAfter.Format(time.RFC3339), now.Format(time.RFC3339))
+			describe(ca.Cert), ca.Cert.NotBefore.Format(time.RFC3339), ca.Cert.NotAfter.Format(time.RFC3339), p.now.Format(time.RFC3339))
 	}
-	notBefore = latest(notBefore, ca.Cert.NotBefore)
-	if notAfter.After(ca.Cert.NotAfter) {
-		notAfter = ca.Cert.NotAfter
+	// Never outlive the CA: a chain is only as valid as its CA.
+	if p.notBefore.Before(ca.Cert.NotBefore) {
+		p.notBefore = ca.Cert.NotBefore
 	}
-	tmpl, err := leafTemplate(opts.Subject, opts.Usage, pub, notBefore, notAfter)
+	if p.notAfter.After(ca.Cert.NotAfter) {
+		p.notAfter = ca.Cert.NotAfter
+	}
+	tmpl, err := leafTemplate(opts.Subject, opts.Usage, pub, p)
 	if err != nil {
 		return nil, fmt.Errorf("issue certificate: %w", err)
 	}
@@ -292,7 +301,7 @@ func NewCSR(key crypto.Signer, s Subject) ([]byte, error) {
 }
 
 // leafTemplate returns the template of a non-CA certificate.
-func leafTemplate(s Subject, u Usage, pub crypto.PublicKey, notBefore, notAfter time.Time) (*x509.Certificate, error) {
+func leafTemplate(s Subject, u Usage, pub crypto.PublicKey, p period) (*x509.Certificate, error) {
 	ext, err := u.extKeyUsage()
 	if err != nil {
 		return nil, err
@@ -309,8 +318,8 @@ func leafTemplate(s Subject, u Usage, pub crypto.PublicKey, notBefore, notAfter 
 		Subject:               pkix.Name{CommonName: s.CommonName, Organization: s.Organization},
 		IPAddresses:           ips,
 		DNSNames:              s.DNSNames,
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
+		NotBefore:             p.notBefore,
+		NotAfter:              p.notAfter,
 		BasicConstraintsValid: true,
 		KeyUsage:              usage,
 		ExtKeyUsage:           ext,
@@ -328,12 +337,4 @@ func selfSign(tmpl *x509.Certificate, key crypto.Signer) (*CertAndKey, error) {
 		return nil, err
 	}
 	return &CertAndKey{Crt: EncodeCertPEM(der), Key: keyPEM}, nil
-}
-
-// latest returns the later of two times.
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

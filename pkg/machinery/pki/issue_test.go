@@ -238,6 +238,17 @@ func TestIssueValidityAndErrors(t *testing.T) {
 	if !c.NotAfter.Equal(ca.Cert.NotAfter) {
 		t.Errorf("NotAfter = %v, want the CA's %v", c.NotAfter, ca.Cert.NotAfter)
 	}
+
+	// Nor is it backdated to before the CA.
+	opts = base
+	opts.Now = func() time.Time { return testNow.Add(-2 * time.Minute) }
+	if ck, err = ca.Issue(opts); err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	c, _ = ParseCertPEM(ck.Crt)
+	if !c.NotBefore.Equal(ca.Cert.NotBefore) {
+		t.Errorf("NotBefore = %v, want the CA's %v", c.NotBefore, ca.Cert.NotBefore)
+	}
 }
 
 func TestParseCAErrors(t *testing.T) {
