@@ -38,7 +38,9 @@ func (g *GoroutineRunner) Run(ctx context.Context, out io.Writer, started func()
 		}()
 		errc <- g.Func(ctx, out)
 	}()
-	started()
+	if started != nil {
+		started()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -124,6 +124,9 @@ func statusError(ws unix.WaitStatus) error {
 // period. It returns nil for exit status 0, an *ExitError for any other
 // ending, or an error when the program could not be started.
 func (r *Runner) Run(ctx context.Context, out io.Writer, started func()) error {
+	if err := ctx.Err(); err != nil {
+		return err // stopped before it started
+	}
 	group, err := r.createGroup()
 	if err != nil {
 		return err
