@@ -6,6 +6,7 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/pki"
 )
 
+// genCAFlags are the flags of `gen ca`.
 type genCAFlags struct {
 	organization string
 	hours        genHoursFlag
@@ -31,6 +32,7 @@ func newGenCACmd(_ *globalFlags) *cobra.Command {
 	return cmd
 }
 
+// run does the work of `gen ca`.
 func (f *genCAFlags) run(cmd *cobra.Command) error {
 	crtPath, err := f.out.path(f.organization, ".crt")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/pki"
 )
 
+// genCrtFlags are the flags of `gen crt`.
 type genCrtFlags struct {
 	ca      string
 	csrPath string
@@ -42,6 +43,7 @@ and DNS names, and is valid for TLS clients and servers.`,
 	return cmd
 }
 
+// run does the work of `gen crt`.
 func (f *genCrtFlags) run(cmd *cobra.Command) error {
 	path, err := f.out.path(f.name, ".crt")
 	if err != nil {

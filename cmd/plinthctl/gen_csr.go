@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/role"
 )
 
+// genCSRFlags are the flags of `gen csr`.
 type genCSRFlags struct {
 	keyPath    string
 	commonName string
@@ -46,6 +47,7 @@ with .csr instead of .key; sign it with 'plinthctl gen crt'.`,
 	return cmd
 }
 
+// run does the work of `gen csr`.
 func (f *genCSRFlags) run(cmd *cobra.Command) error {
 	name := strings.TrimSuffix(filepath.Base(f.keyPath), ".key")
 	path, err := f.out.path(name, ".csr")

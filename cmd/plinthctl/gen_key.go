@@ -6,6 +6,7 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/pki"
 )
 
+// genKeyFlags are the flags of `gen key`.
 type genKeyFlags struct {
 	name string
 	key  genKeyTypeFlags
@@ -29,6 +30,7 @@ func newGenKeyCmd(_ *globalFlags) *cobra.Command {
 	return cmd
 }
 
+// run does the work of `gen key`.
 func (f *genKeyFlags) run(cmd *cobra.Command) error {
 	path, err := f.out.path(f.name, ".key")
 	if err != nil {

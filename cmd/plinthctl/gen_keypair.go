@@ -6,6 +6,7 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/pki"
 )
 
+// genKeypairFlags are the flags of `gen keypair`.
 type genKeypairFlags struct {
 	organization string
 	ips          []string
@@ -38,6 +39,7 @@ organization.`,
 	return cmd
 }
 
+// run does the work of `gen keypair`.
 func (f *genKeypairFlags) run(cmd *cobra.Command) error {
 	crtPath, err := f.out.path(f.organization, ".crt")
 	if err != nil {

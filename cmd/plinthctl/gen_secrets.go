@@ -6,6 +6,7 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/secrets"
 )
 
+// genSecretsFlags are the flags of `gen secrets`.
 type genSecretsFlags struct {
 	output string
 	force  bool
@@ -30,6 +31,7 @@ configs for the same cluster later.`,
 	return cmd
 }
 
+// run does the work of `gen secrets`.
 func (f *genSecretsFlags) run(cmd *cobra.Command) error {
 	b, err := secrets.NewBundle(secrets.WithClock(genClock))
 	if err != nil {
