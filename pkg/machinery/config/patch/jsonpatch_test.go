@@ -109,6 +109,12 @@ func TestJSONPatchErrors(t *testing.T) {
 			wantErr: `test failed: value is [{path: /etc/a, content: a}], want []`,
 		},
 		{
+			name:    "test compares types: a string is not a number",
+			config:  "kind: MachineConfig\nmachine:\n  mtu: 1500\n",
+			patches: []string{`[{"op": "test", "path": "/machine/mtu", "value": "1500"}]`},
+			wantErr: `test failed: value is 1500, want "1500"`,
+		},
+		{
 			name:    "index past the end",
 			patches: []string{`[{"op": "add", "path": "/machine/files/2", "value": {}}]`},
 			wantErr: `json patch op 1 (add /machine/files/2): path not found: index 2 out of range in /machine/files (1 items)`,

@@ -10,7 +10,6 @@ import (
 const (
 	tagNull = "!!null"
 	tagStr  = "!!str"
-	tagMap  = "!!map"
 )
 
 // directiveKey is the map key that carries strategic-merge directives.

@@ -2,6 +2,7 @@ package patch
 
 import (
 	"fmt"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -74,6 +75,10 @@ func appendDocument(c *config, doc *yaml.Node) error {
 	id := identityOf(doc)
 	if id.Kind == "" || id.APIVersion == "" {
 		return fmt.Errorf("no such document in the config, and a new document needs apiVersion and kind")
+	}
+	if found := c.find(identity{Kind: id.Kind, Name: id.Name}); len(found) > 0 {
+		have := identityOf(c.root(found[0]))
+		return fmt.Errorf("apiVersion %q does not match the config's (%q)", id.APIVersion, have.APIVersion)
 	}
 	root, err := cleanCopy(doc, fieldPath{})
 	if err != nil {
@@ -199,11 +204,11 @@ func (m *merger) mergeList(dst, src *yaml.Node, p fieldPath) error {
 	field, _ := m.keys.key(m.kind, p.schema)
 	for i, item := range src.Content {
 		if item.Kind != yaml.MappingNode {
-			return p.item(fmt.Sprint(i)).errorf("items of a list merged by %q must be maps, got %s", field, kindName(item))
+			return p.item(strconv.Itoa(i)).errorf("items of a list merged by %q must be maps, got %s", field, kindName(item))
 		}
 		key, ok := mapScalar(item, field)
 		if !ok {
-			return p.item(fmt.Sprint(i)).errorf("item has no %q key to merge by", field)
+			return p.item(strconv.Itoa(i)).errorf("item has no %q key to merge by", field)
 		}
 		ip := p.item(field + "=" + key)
 		del, err := deleteDirective(item)
@@ -241,33 +246,44 @@ func (m *merger) mergeList(dst, src *yaml.Node, p fieldPath) error {
 func cleanCopy(n *yaml.Node, p fieldPath) (*yaml.Node, error) {
 	c := *n
 	c.Content = nil
-	for i := 0; i < len(n.Content); i++ {
-		var k *yaml.Node
-		cp := p.item(fmt.Sprint(i))
-		if n.Kind == yaml.MappingNode {
-			if k = n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == directiveKey {
-				i++
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Value == directiveKey {
 				continue
 			}
-			i++
-			cp = p.field(k.Value)
+			cv, err := cleanChild(v, p.field(k.Value))
+			if err != nil {
+				return nil, err
+			}
+			if cv != nil {
+				c.Content = append(c.Content, deepCopy(k), cv)
+			}
 		}
-		v := n.Content[i]
-		del, err := deleteDirective(v)
-		if err != nil {
-			return nil, cp.errorf("%w", err)
+	case yaml.SequenceNode:
+		for i, v := range n.Content {
+			cv, err := cleanChild(v, p.item(strconv.Itoa(i)))
+			if err != nil {
+				return nil, err
+			}
+			if cv != nil {
+				c.Content = append(c.Content, cv)
+			}
 		}
-		if del {
-			continue
-		}
-		cv, err := cleanCopy(v, cp)
-		if err != nil {
-			return nil, err
-		}
-		if k != nil {
-			c.Content = append(c.Content, deepCopy(k))
-		}
-		c.Content = append(c.Content, cv)
 	}
 	return &c, nil
+}
+
+// cleanChild is cleanCopy for a member of a map or list; it returns nil
+// for a member that `$patch: delete` drops.
+func cleanChild(v *yaml.Node, p fieldPath) (*yaml.Node, error) {
+	del, err := deleteDirective(v)
+	if err != nil {
+		return nil, p.errorf("%w", err)
+	}
+	if del {
+		return nil, nil
+	}
+	return cleanCopy(v, p)
 }

@@ -90,6 +90,11 @@ func TestStrategicMerge(t *testing.T) {
 			want:    baseConfig,
 		},
 		{
+			name:    "directives inside new content are dropped",
+			patches: []string{`machine: {network: {interfaces: [{interface: eth1, $patch: delete}, {interface: eth2, vlans: {$patch: delete}}]}}`},
+			want:    replaceLines(eth0, eth0+"      - interface: eth2\n"),
+		},
+		{
 			name:    "new document appended",
 			patches: []string{"apiVersion: v1alpha1\nkind: ExtraManifests\nname: third # added\nurls: [https://c.example]\n"},
 			want:    baseConfig + "---\napiVersion: v1alpha1\nkind: ExtraManifests\nname: third # added\nurls:\n  - https://c.example\n",
@@ -143,6 +148,11 @@ func TestStrategicMergeErrors(t *testing.T) {
 			wantErr: `(kind Nope): no such document in the config, and a new document needs apiVersion and kind`,
 		},
 		{
+			name:    "apiVersion mismatch does not add a second document",
+			patches: []string{"apiVersion: v1alpha2\nkind: MachineConfig\nmachine: {type: worker}\n"},
+			wantErr: `(kind MachineConfig): apiVersion "v1alpha2" does not match the config's ("v1alpha1")`,
+		},
+		{
 			name:    "no MachineConfig document",
 			config:  "apiVersion: v1\nkind: Other\n",
 			patches: []string{`machine: {type: worker}`},
@@ -152,6 +162,11 @@ func TestStrategicMergeErrors(t *testing.T) {
 			name:    "unsupported directive",
 			patches: []string{`machine: {network: {$patch: replace}}`},
 			wantErr: `machine.network: line 1: unsupported $patch value (only "delete" is supported)`,
+		},
+		{
+			name:    "unsupported directive inside new content",
+			patches: []string{`machine: {install: {disk: {$patch: keep}}}`},
+			wantErr: `machine.install.disk: line 1: unsupported $patch value`,
 		},
 		{
 			name:    "keyed item without its key",
