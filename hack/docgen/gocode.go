@@ -19,7 +19,7 @@ func goCode(m *model, pkg string) ([]byte, error) {
 	fmt.Fprintf(&b, "%s\n\npackage %s\n\n", generatedHeader, pkg)
 	fmt.Fprintf(&b, "// apiVersion is the apiVersion of every document.\nconst apiVersion = %q\n\n", m.apiVersion)
 	b.WriteString("// documents are the machine config's documents, the main one first,\n")
-	b.WriteString("// generated from the doc comments of pkg/machinery/config/v1alpha1.\n")
+	fmt.Fprintf(&b, "// generated from the doc comments of pkg/machinery/config/%s.\n", m.apiVersion)
 	b.WriteString("var documents = []*Field{\n")
 	for _, d := range m.documents {
 		writeField(&b, d)
