@@ -104,7 +104,7 @@ func TestWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatalf("warnings must not be errors: %v", err)
 	}
-	want := []string{"machine.install.disk", "machine.time.servers", "cluster.allowSchedulingOnControlPlanes", `cluster.apiServer.extraArgs["etcd-servers"]`}
+	want := []string{"machine.time.servers", "cluster.allowSchedulingOnControlPlanes", `cluster.apiServer.extraArgs["etcd-servers"]`}
 	if len(warnings) != len(want) {
 		t.Fatalf("got %d warnings, want %d: %v", len(warnings), len(want), warnings)
 	}

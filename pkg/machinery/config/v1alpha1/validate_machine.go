@@ -99,10 +99,7 @@ func (m *Machine) validate(mode validation.Mode, c *validation.Collector) {
 
 func (m *Machine) validateInstall(mode validation.Mode, c *validation.Collector) {
 	if m.Install == nil || m.Install.Disk == "" {
-		if mode == validation.ModeMetal {
-			c.Warnf("machine.install.disk", "not set: the node runs from memory and forgets its state at reboot")
-		}
-		return
+		return // the node runs from memory: fine for maintenance and ephemeral nodes
 	}
 	if mode == validation.ModeContainer {
 		c.Errorf("machine.install.disk", "a container-mode node cannot be installed to a disk: remove machine.install")
