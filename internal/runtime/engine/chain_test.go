@@ -49,7 +49,8 @@ func consumer() *funcController {
 			}
 
 			for _, ref := range releasing {
-				if err := r.RemoveFinalizers(ctx, ref, r.Owner()); err != nil {
+				// Already destroyed is fine: releasing is idempotent.
+				if err := r.RemoveFinalizers(ctx, ref, r.Owner()); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 					return err
 				}
 			}
