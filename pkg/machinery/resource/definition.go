@@ -39,6 +39,8 @@ type Definition struct {
 	Aliases []string `json:"aliases,omitempty"`
 	// PrintColumns are the type-specific columns of table output.
 	PrintColumns []Column `json:"printColumns,omitempty"`
+	// Sensitive types hold secrets: the API serves them to os:admin only.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // MetaDefinition is the definition of definitions (alias "rd").
