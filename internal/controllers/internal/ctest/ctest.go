@@ -31,6 +31,7 @@ type Harness struct {
 	// Logs collects the engine's and the controllers' logs.
 	Logs *SyncBuffer
 	eng  *engine.Engine
+	done chan error
 }
 
 // New returns a harness with the given controllers registered.
@@ -56,26 +57,40 @@ func (h *Harness) Start(t *testing.T) {
 	t.Helper()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-
-	go func() { done <- h.eng.Run(ctx) }()
+	h.Run(ctx, t)
 
 	t.Cleanup(func() {
 		cancel()
-
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("engine Run: %v", err)
-			}
-		case <-time.After(Timeout):
-			t.Error("engine did not stop")
-		}
-
-		if t.Failed() {
-			t.Logf("logs:\n%s", h.Logs.String())
-		}
+		h.Wait(t)
 	})
+}
+
+// Run runs the engine until ctx is cancelled; Wait waits for it then.
+func (h *Harness) Run(ctx context.Context, t *testing.T) {
+	t.Helper()
+
+	h.done = make(chan error, 1)
+
+	go func() { h.done <- h.eng.Run(ctx) }()
+}
+
+// Wait waits for the engine started by Run to return, and prints the logs
+// if the test failed.
+func (h *Harness) Wait(t *testing.T) {
+	t.Helper()
+
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Errorf("engine Run: %v", err)
+		}
+	case <-time.After(Timeout):
+		t.Error("engine did not stop")
+	}
+
+	if t.Failed() {
+		t.Logf("logs:\n%s", h.Logs.String())
+	}
 }
 
 // Eventually polls cond until it holds, failing the test after Timeout.
