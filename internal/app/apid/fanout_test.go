@@ -150,4 +150,3 @@ func serverCert(t *testing.T, addr string, cfg *tls.Config) string {
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
 }
-
