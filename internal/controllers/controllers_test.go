@@ -84,14 +84,12 @@ func TestAllOnAControlPlane(t *testing.T) {
 			ctest.Get[resfiles.EnvironmentSpec](t, h.State, resfiles.NamespaceName, resfiles.EnvironmentType, resfiles.EnvironmentID) != nil
 	})
 
-	hosts, err := os.ReadFile(filepath.Join(root, "etc/hosts"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// /etc/hosts may come before the first address poll, then follow it.
+	ctest.Eventually(t, "hostname on the address in /etc/hosts", func() bool {
+		hosts, err := os.ReadFile(filepath.Join(root, "etc/hosts"))
 
-	if !strings.Contains(string(hosts), "10.5.0.2\tplinth-0f1e2d\n") {
-		t.Errorf("/etc/hosts:\n%s", hosts)
-	}
+		return err == nil && strings.Contains(string(hosts), "10.5.0.2\tplinth-0f1e2d\n")
+	})
 
 	if got := ctest.Get[resnet.HostnameSpec](t, h.State, resnet.NamespaceName, resnet.HostnameType, resnet.HostnameID); got.TypedSpec().Hostname != "plinth-0f1e2d" {
 		t.Errorf("hostname %+v", got.TypedSpec())
