@@ -19,13 +19,10 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -164,25 +161,5 @@ func Main(args []string) int {
 	var opts Options
 	fs.StringVar(&opts.Root, "root", "/", "directory node paths are resolved under")
 	fs.StringVar(&opts.ListenAddr, "listen", fmt.Sprintf(":%d", constants.ApidPort), "TCP address to serve the API on")
-	return runMain(fs, args, func(ctx context.Context) error { return Run(ctx, opts) }, os.Stderr)
-}
-
-// runMain parses args into fs and runs run until a signal; it is Main
-// without the process-wide parts.
-func runMain(fs *flag.FlagSet, args []string, run func(context.Context) error, stderr io.Writer) int {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", fs.Name(), fs.Args())
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	return 0
+	return serve.Main(fs, args, func(ctx context.Context) error { return Run(ctx, opts) }, os.Stderr)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -149,5 +150,12 @@ func TestImpersonation(t *testing.T) {
 	calls := n.machined.received()
 	if len(calls) != 2 || !slices.ContainsFunc(calls, func(c seenCall) bool { return sameRoles(c.roles, string(role.Admin)) }) {
 		t.Errorf("machined saw %+v, want two calls as admin", calls)
+	}
+}
+
+func TestRunWithoutCertificates(t *testing.T) {
+	err := Run(t.Context(), Options{Root: t.TempDir(), ListenAddr: "127.0.0.1:0", Logger: discard})
+	if err == nil || !strings.Contains(err.Error(), "API certificates") {
+		t.Errorf("Run without certificates: %v", err)
 	}
 }

@@ -2,7 +2,10 @@ package serve
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +63,32 @@ func TestServeListenerError(t *testing.T) {
 	lis.Close()
 	if err := Serve(t.Context(), grpc.NewServer(), lis, time.Second); err == nil {
 		t.Error("Serve on a closed listener returned nil")
+	}
+}
+
+func TestMainExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		err  error
+		want int
+	}{
+		{name: "clean", want: 0},
+		{name: "run fails", err: errors.New("boom"), want: 1},
+		{name: "unknown flag", args: []string{"--nope"}, want: 2},
+		{name: "extra argument", args: []string{"extra"}, want: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			got := Main(fs, tt.args, func(context.Context) error { return tt.err }, &stderr)
+			if got != tt.want {
+				t.Errorf("Main = %d, want %d (stderr %q)", got, tt.want, stderr.String())
+			}
+			if tt.err != nil && !strings.Contains(stderr.String(), "boom") {
+				t.Errorf("stderr %q does not show the error", stderr.String())
+			}
+		})
 	}
 }
