@@ -58,11 +58,11 @@ func (c *NodeAddressController) Run(ctx context.Context, r runtime.ControllerRun
 		case <-timer.C:
 		}
 
-		timer.Reset(interval)
-
 		if c.Addresses == nil && last != nil {
-			continue
+			continue // nothing to poll: published once
 		}
+
+		timer.Reset(interval)
 
 		addrs, err := c.poll()
 		if err != nil {
