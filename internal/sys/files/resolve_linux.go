@@ -25,10 +25,12 @@ var (
 // visible, outside the allowed roots.
 type escapeError struct{ visible string }
 
+// Error names where the path led.
 func (e *escapeError) Error() string {
 	return "resolves to " + e.visible + ", " + ErrNotAllowed.Error()
 }
 
+// Unwrap makes the error match ErrNotAllowed.
 func (e *escapeError) Unwrap() error { return ErrNotAllowed }
 
 // fail wraps an error of operation op on the user's path p.
