@@ -12,12 +12,18 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/plinth-os/plinth/internal/app/apid"
+	"github.com/plinth-os/plinth/internal/app/machined"
+	"github.com/plinth-os/plinth/internal/app/trustd"
 	"github.com/plinth-os/plinth/pkg/machinery/version"
 )
 
 // programs are the entry points of the multi-call binary. Each gets the
 // arguments after its name.
 var programs = map[string]func(args []string) int{
+	"machined": machined.Main,
+	"apid":     apid.Main,
+	"trustd":   trustd.Main,
 	"version": func([]string) int {
 		fmt.Printf("plinth %s (%s)\n", version.Tag, version.GoVersion())
 		return 0
