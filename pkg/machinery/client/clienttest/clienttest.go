@@ -141,28 +141,40 @@ func Start(tb testing.TB, cfg *tls.Config, register func(*grpc.Server)) *Node {
 // returns the certificate's fingerprint as pki.Fingerprint writes it.
 func StartMaintenance(tb testing.TB, register func(*grpc.Server)) (*Node, string) {
 	tb.Helper()
+	cfg, fp, err := MaintenanceTLS()
+	if err != nil {
+		tb.Fatalf("maintenance node: %v", err)
+	}
+	return Start(tb, cfg, register), fp
+}
+
+// MaintenanceTLS is the TLS configuration of a node in maintenance mode: a
+// fresh self-signed certificate for 127.0.0.1 and no client certificates
+// asked for. fingerprint is the certificate's, as pki.Fingerprint writes it.
+func MaintenanceTLS() (cfg *tls.Config, fingerprint string, err error) {
 	ck, err := pki.NewSelfSigned(pki.CertOptions{
 		Subject:  pki.Subject{CommonName: "maintenance", IPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}},
 		Usage:    pki.UsageServer,
 		Validity: validity,
 	})
 	if err != nil {
-		tb.Fatalf("maintenance node: %v", err)
+		return nil, "", fmt.Errorf("maintenance TLS: %w", err)
 	}
 	pair, err := tls.X509KeyPair(ck.Crt, ck.Key)
 	if err != nil {
-		tb.Fatalf("maintenance node: %v", err)
+		return nil, "", fmt.Errorf("maintenance TLS: %w", err)
 	}
-	fp, err := pki.Fingerprint(ck.Crt)
-	if err != nil {
-		tb.Fatalf("maintenance node: %v", err)
+	if fingerprint, err = pki.Fingerprint(ck.Crt); err != nil {
+		return nil, "", fmt.Errorf("maintenance TLS: %w", err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
-	return Start(tb, cfg, register), fp
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, fingerprint, nil
 }
 
 func (n *Node) serve(lis net.Listener) {
-	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(n.tls)))
+	n.mu.Lock()
+	cfg := n.tls
+	n.mu.Unlock()
+	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg)))
 	n.register(srv)
 	done := make(chan struct{})
 	go func() {
@@ -190,8 +202,18 @@ func (n *Node) Stop() {
 
 // Restart serves again on the same address after a Stop, like a node that
 // booted again.
-func (n *Node) Restart() error {
+func (n *Node) Restart() error { return n.RestartWith(nil) }
+
+// RestartWith is Restart with another TLS configuration (nil keeps the
+// current one), like a node that was reset and booted into maintenance
+// mode.
+func (n *Node) RestartWith(cfg *tls.Config) error {
 	n.Stop()
+	if cfg != nil {
+		n.mu.Lock()
+		n.tls = cfg
+		n.mu.Unlock()
+	}
 	lis, err := net.Listen("tcp", n.Addr)
 	if err != nil {
 		return fmt.Errorf("restart fake node on %s: %w", n.Addr, err)
