@@ -192,6 +192,7 @@ func (m *machined) startSequence(seq sequencer.Sequence) error {
 // cleanup stops everything Run started and waits for it.
 func (m *machined) cleanup() {
 	m.exit()
+	m.applier.Clear() // no try-mode rollback after exit
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	if err := m.sup.StopAll(ctx); err != nil {

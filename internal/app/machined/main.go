@@ -93,6 +93,12 @@ func Main(args []string) int {
 		return 1
 	}
 	opts.Args = os.Args
+	if opts.Mode == validation.ModeMetal {
+		if console, err := os.OpenFile("/dev/console", os.O_WRONLY, 0); err == nil {
+			defer console.Close()
+			opts.Console = console
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, opts); err != nil {
