@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"path"
@@ -121,6 +122,11 @@ func (m *Machine) Copy(req *machine.CopyRequest, srv grpc.ServerStreamingServer[
 	if err := checkPath("root_path", req.GetRootPath()); err != nil {
 		return err
 	}
-	w := chunkWriter{send: func(b []byte) error { return srv.Send(&common.Data{Bytes: b}) }}
-	return toStatus(m.opts.Inspector.Copy(srv.Context(), req.GetRootPath(), w))
+	// Buffered, so that the archive's many small writes travel in full chunks.
+	w := bufio.NewWriterSize(chunkWriter{send: func(b []byte) error { return srv.Send(&common.Data{Bytes: b}) }}, chunkSize)
+	if err := m.opts.Inspector.Copy(srv.Context(), req.GetRootPath(), w); err != nil {
+		_ = w.Flush() // what was archived before the error still reaches the client
+		return toStatus(err)
+	}
+	return toStatus(w.Flush())
 }
