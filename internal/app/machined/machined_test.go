@@ -78,6 +78,16 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("Version = %v, %v", v, err)
 	}
 	checkServices(t, mc)
+	eventually(t, "node ready", func() error {
+		got, err := rc.Get(ctx, &resource.GetRequest{Type: "machinestatus", Id: rtres.MachineStatusID})
+		if err != nil {
+			return err
+		}
+		if spec := string(got.GetMessages()[0].GetResource().GetSpec()); !strings.Contains(spec, "ready: true") {
+			return fmt.Errorf("status %q", spec)
+		}
+		return nil
+	})
 	checkResources(t, rc, ctx)
 	checkLogs(t, mc)
 	checkEvents(t, mc)
@@ -112,9 +122,10 @@ func checkServices(t *testing.T, mc machine.MachineServiceClient) {
 		var states []string
 		for _, s := range list.GetMessages()[0].GetServices() {
 			states = append(states, s.GetId()+"="+s.GetState())
-			if s.GetId() == "apid" && s.GetState() == "Running" && len(s.GetEvents()) > 0 {
-				return nil
-			}
+		}
+		// A control plane runs apid and trustd.
+		if strings.Join(states, ",") == "apid=Running,trustd=Running" {
+			return nil
 		}
 		return fmt.Errorf("services: %v", states)
 	})
