@@ -56,7 +56,10 @@ details, until interrupted. --tail replays past events first.`,
 
 // nodeWidth is the width of the node column of streamed lines.
 func nodeWidth(nc *nodeConn) int {
-	w := len(nc.nameOf(""))
+	if len(nc.nodes) == 0 {
+		return len(nc.nameOf(""))
+	}
+	w := 0
 	for _, n := range nc.nodes {
 		w = max(w, len(n))
 	}

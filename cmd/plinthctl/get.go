@@ -179,7 +179,16 @@ type resourcePrinter interface {
 func newResourcePrinter(format string, out io.Writer, withNode, withEvent bool) (resourcePrinter, error) {
 	switch format {
 	case "table":
-		return &tablePrinter{w: newTable(out), withNode: withNode, withEvent: withEvent}, nil
+		t := &streamTable{out: out}
+		if withEvent { // room for the widest event, "destroyed"
+			col := 0
+			if withNode {
+				col = 1
+			}
+			t.widths = make([]int, col+1)
+			t.widths[col] = len("destroyed")
+		}
+		return &tablePrinter{w: t, withNode: withNode, withEvent: withEvent}, nil
 	case "yaml":
 		return &docPrinter{out: out, yaml: true, withNode: withNode}, nil
 	case "json":

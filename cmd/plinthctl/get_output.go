@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"go.yaml.in/yaml/v3"
 
@@ -64,7 +63,7 @@ func definitionOf(d *resourceapi.Definition) resource.Definition {
 // ID, VERSION and the definition's print columns. The header is printed
 // with the first resource, whose definition gives the columns.
 type tablePrinter struct {
-	w         *tabwriter.Writer
+	w         *streamTable
 	withNode  bool
 	withEvent bool
 	header    bool
@@ -99,7 +98,10 @@ func (p *tablePrinter) row(node, event string, cells []string) {
 	if p.withEvent {
 		cells = append([]string{event}, cells...)
 	}
-	writeRow(p.w, p.withNode, node, cells...)
+	if p.withNode {
+		cells = append([]string{node}, cells...)
+	}
+	p.w.rows = append(p.w.rows, cells)
 }
 
 func (p *tablePrinter) flush() error { return p.w.Flush() }
@@ -192,3 +194,38 @@ func (p *docPrinter) jsonDoc(head docHead, u *resource.Unstructured) ([]byte, er
 
 func (p *docPrinter) flush() error { return nil }
 func (p *docPrinter) count() int   { return p.n }
+
+// streamTable aligns rows like tabwriter, but remembers the column widths
+// across flushes, so that rows printed later (watch events) line up with
+// the header printed first, unless they are wider.
+type streamTable struct {
+	out    io.Writer
+	widths []int
+	rows   [][]string
+}
+
+// Flush prints the pending rows, columns three spaces apart.
+func (t *streamTable) Flush() error {
+	for _, row := range t.rows {
+		for i, c := range row {
+			if i == len(t.widths) {
+				t.widths = append(t.widths, 0)
+			}
+			t.widths[i] = max(t.widths[i], len(c))
+		}
+	}
+	var b strings.Builder
+	for _, row := range t.rows {
+		for i, c := range row {
+			if i == len(row)-1 {
+				b.WriteString(c)
+				break
+			}
+			b.WriteString(c + strings.Repeat(" ", t.widths[i]-len(c)+3))
+		}
+		b.WriteByte('\n')
+	}
+	t.rows = nil
+	_, err := io.WriteString(t.out, b.String())
+	return err
+}

@@ -92,11 +92,11 @@ func (n *nodeConn) nameOf(node string) string {
 
 // callError is a call that failed as a whole, naming where it went.
 func (n *nodeConn) callError(what string, err error) error {
-	where := strings.Join(n.nodes, ", ")
-	if where == "" {
-		where = strings.Join(n.c.Endpoints(), ", ")
+	endpoints := strings.Join(n.c.Endpoints(), ", ")
+	if len(n.nodes) == 0 {
+		return fmt.Errorf("%s on %s: %w", what, endpoints, apiError{err})
 	}
-	return fmt.Errorf("%s on %s: %w", what, where, apiError{err})
+	return fmt.Errorf("%s on %s (through %s): %w", what, strings.Join(n.nodes, ", "), endpoints, apiError{err})
 }
 
 // apiError words a gRPC error as "Code: message" instead of grpc-go's
@@ -190,12 +190,34 @@ func writeRow(w io.Writer, withNode bool, node string, cells ...string) {
 	fmt.Fprintln(w, strings.Join(cells, "\t"))
 }
 
-// ago renders how long before now t was: "5m0s ago", or "-" when unset.
+// ago renders how long before now t was: "5m ago", or "-" when unset.
 func ago(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return nowFunc().Sub(t).Round(time.Second).String() + " ago"
+	return shortDuration(nowFunc().Sub(t)) + " ago"
+}
+
+// shortDuration renders a duration with its two largest units: "42s",
+// "5m", "5m30s", "3h12m", "4d6h".
+func shortDuration(d time.Duration) string {
+	d = max(d, 0).Round(time.Second)
+	s := int64(d / time.Second)
+	type unit struct {
+		name string
+		secs int64
+	}
+	units := []unit{{"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}}
+	for i, u := range units[:3] {
+		if s >= u.secs {
+			out := fmt.Sprintf("%d%s", s/u.secs, u.name)
+			if rest := s % u.secs / units[i+1].secs; rest > 0 {
+				out += fmt.Sprintf("%d%s", rest, units[i+1].name)
+			}
+			return out
+		}
+	}
+	return fmt.Sprintf("%ds", s)
 }
 
 // tsTime converts a timestamp of the API; nil is the zero time.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -37,21 +38,17 @@ func newVersionCmd(g *globalFlags) *cobra.Command {
 }
 
 func (f *versionFlags) run(cmd *cobra.Command, g *globalFlags) error {
-	out := cmd.OutOrStdout()
+	var out fieldBlock
 	if f.Short {
-		fmt.Fprintf(out, "Client: %s\n", version.Tag)
+		out.add("Client", version.Tag)
 	} else {
-		fmt.Fprintln(out, "Client:")
-		if err := writeIndentedFields(out, [][2]string{
-			{"Tag", version.Tag},
-			{"Go version", version.GoVersion()},
-			{"OS/Arch", runtime.GOOS + "/" + runtime.GOARCH},
-		}); err != nil {
-			return err
-		}
+		out.section("Client")
+		out.add("  Tag", version.Tag)
+		out.add("  Go version", version.GoVersion())
+		out.add("  OS/Arch", runtime.GOOS+"/"+runtime.GOARCH)
 	}
 	if f.Client {
-		return nil
+		return out.write(cmd.OutOrStdout())
 	}
 	nc, err := connect(cmd, g)
 	if err != nil {
@@ -65,17 +62,20 @@ func (f *versionFlags) run(cmd *cobra.Command, g *globalFlags) error {
 	fails := &failures{out: cmd.ErrOrStderr()}
 	items := fanOutItems(fails, resp.GetMessages())
 	if len(items) > 0 && !f.Short {
-		fmt.Fprintln(out, "Server:")
+		out.section("Server")
 	}
 	for _, v := range items {
 		node := nc.name(v.GetMetadata())
 		if f.Short {
-			fmt.Fprintf(out, "Server %s: %s\n", node, v.GetVersion().GetTag())
+			out.add("Server "+node, v.GetVersion().GetTag())
 			continue
 		}
-		if err := writeIndentedFields(out, serverFields(node, v)); err != nil {
-			return err
+		for _, field := range serverFields(node, v) {
+			out.add("  "+field[0], field[1])
 		}
+	}
+	if err := out.write(cmd.OutOrStdout()); err != nil {
+		return err
 	}
 	return fails.err()
 }
@@ -94,11 +94,40 @@ func serverFields(node string, v *machine.Version) [][2]string {
 	}
 }
 
-// writeIndentedFields prints "  Label:  value" lines with the values aligned.
-func writeIndentedFields(out io.Writer, fields [][2]string) error {
-	w := newTable(out)
-	for _, f := range fields {
-		fmt.Fprintf(w, "  %s:\t%s\n", f[0], f[1])
+// fieldBlock collects "Label: value" lines and section titles, and writes
+// them with every value aligned.
+type fieldBlock struct {
+	lines []fieldLine
+}
+
+type fieldLine struct {
+	label, value string
+	section      bool
+}
+
+func (b *fieldBlock) section(title string) {
+	b.lines = append(b.lines, fieldLine{label: title, section: true})
+}
+
+func (b *fieldBlock) add(label, value string) {
+	b.lines = append(b.lines, fieldLine{label: label, value: value})
+}
+
+func (b *fieldBlock) write(out io.Writer) error {
+	width := 0
+	for _, l := range b.lines {
+		if !l.section {
+			width = max(width, len(l.label)+1)
+		}
 	}
-	return w.Flush()
+	var sb strings.Builder
+	for _, l := range b.lines {
+		if l.section {
+			sb.WriteString(l.label + ":\n")
+			continue
+		}
+		sb.WriteString(strings.TrimRight(fmt.Sprintf("%-*s  %s", width, l.label+":", l.value), " ") + "\n")
+	}
+	_, err := io.WriteString(out, sb.String())
+	return err
 }
