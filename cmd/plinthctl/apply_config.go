@@ -202,7 +202,11 @@ func (f *applyConfigFlags) load(cmd *cobra.Command) ([]byte, error) {
 func applyAndPrint(cmd *cobra.Command, nc *nodeConn, ctx context.Context, req *machine.ApplyConfigurationRequest) error {
 	resp, err := nc.c.Machine.ApplyConfiguration(ctx, req)
 	if err != nil {
-		return nc.callError("apply config", err)
+		err = nc.callError("apply config", err)
+		if strings.Contains(err.Error(), "certificate signed by unknown authority") {
+			err = fmt.Errorf("%w\n(a node in maintenance mode has no certificate from the OS CA: apply its first config with --insecure)", err)
+		}
+		return err
 	}
 	fails := &failures{out: cmd.ErrOrStderr()}
 	for _, item := range fanOutItems(fails, resp.GetMessages()) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/status"
 
 	"github.com/plinth-os/plinth/api/common"
 	"github.com/plinth-os/plinth/api/machine"
@@ -53,6 +54,9 @@ that would land outside LOCAL are refused.`,
 			}
 			if fails.count > 0 {
 				return fails.err()
+			}
+			if _, isRPC := status.FromError(err); err != nil && !isRPC {
+				return fmt.Errorf("copy %s into %s: %w", args[0], args[1], err)
 			}
 			if err != nil {
 				return nc.callError("copy "+args[0], err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -160,7 +161,7 @@ func editLoop(cmd *cobra.Command, node string, config []byte) ([]byte, error) {
 			return nil, fmt.Errorf("edit cancelled: the config is still invalid; the edited file is kept in %s", path)
 		}
 		// Validate the file as saved, so problems point at its lines.
-		if _, err := loadAndValidate(path, saved, validation.ModeMetal, cmd.ErrOrStderr()); err != nil {
+		if _, err := loadAndValidate(filepath.Base(path), saved, validation.ModeMetal, cmd.ErrOrStderr()); err != nil {
 			body, problems = edited, strings.Split(err.Error(), "\n")
 			continue
 		}

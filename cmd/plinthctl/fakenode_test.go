@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -57,6 +57,7 @@ func sharedFakePKI(t *testing.T) *clienttest.PKI {
 type fakeNode struct {
 	*clienttest.Node
 	dir    string // temporary directory, $TMP in golden files
+	home   string // the package directory, when a test left it
 	config string // plinthconfig: contexts "test" (nodes 10.5.0.2) and "direct" (no nodes)
 
 	mu            sync.Mutex
@@ -67,6 +68,7 @@ type fakeNode struct {
 	stage         string
 	ready         bool
 	followEvents  bool // Events streams stay open for new events
+	stuck         bool // power actions never happen
 	events        []*machine.Event
 	subs          map[chan *machine.Event]struct{}
 	subAdded      chan struct{} // closed and replaced on each subscription
@@ -78,6 +80,27 @@ type fakeNode struct {
 // end of the test it stops, and no goroutine may be left behind.
 func newFakeNode(t *testing.T) *fakeNode {
 	t.Helper()
+	return startFakeNode(t, nil)
+}
+
+// newMaintenanceFake starts a fake node in maintenance mode: self-signed
+// certificate, no client certificates. It returns the certificate's
+// fingerprint.
+func newMaintenanceFake(t *testing.T) (*fakeNode, string) {
+	t.Helper()
+	cfg, fp, err := clienttest.MaintenanceTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFakeNode(t, cfg)
+	f.maintenance, f.stage, f.ready = true, "maintenance", false
+	return f, fp
+}
+
+// startFakeNode starts a fake node with TLS configuration cfg, or with a
+// certificate of the shared test OS CA when nil.
+func startFakeNode(t *testing.T, cfg *tls.Config) *fakeNode {
+	t.Helper()
 	leaks := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leaks) })
 	oldNow, oldPoll := nowFunc, powerPollInterval
@@ -86,9 +109,11 @@ func newFakeNode(t *testing.T) *fakeNode {
 	t.Cleanup(func() { nowFunc, powerPollInterval = oldNow, oldPoll })
 
 	p := sharedFakePKI(t)
-	cfg, err := p.ServerTLS()
-	if err != nil {
-		t.Fatal(err)
+	if cfg == nil {
+		var err error
+		if cfg, err = p.ServerTLS(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f := &fakeNode{
 		dir:      t.TempDir(),
@@ -251,6 +276,12 @@ func (f *fakeNode) powerCycle(back bool) {
 		time.Sleep(150 * time.Millisecond)
 		if err := f.RestartWith(cfg); err != nil {
 			panic(err)
+		}
+		if cfg != nil { // reset into maintenance mode: nothing else happens
+			f.mu.Lock()
+			f.stage = "maintenance"
+			f.mu.Unlock()
+			return
 		}
 		f.publish(seqEvent("boot", true), phaseEvent("boot", "mountState", true), phaseEvent("boot", "mountState", false),
 			phaseEvent("boot", "startServices", true), phaseEvent("boot", "startServices", false), seqEvent("boot", false))

@@ -188,7 +188,7 @@ func (m *fakeMachine) power(ctx context.Context, seq, stage string, back bool) [
 	var mds []*common.Metadata
 	m.f.eachTarget(ctx, func(_ string, md *common.Metadata) { mds = append(mds, md) })
 	m.f.mu.Lock()
-	play := m.f.followEvents
+	play := m.f.followEvents && !m.f.stuck
 	m.f.mu.Unlock()
 	if play {
 		m.f.waitSubscriber(2 * time.Second)

@@ -153,10 +153,17 @@ type nodeWaiter struct {
 	err       error
 }
 
-// subscribe opens the node's event stream.
+// subscribe opens the node's event stream. The stream does not carry
+// ctx's deadline (the node would end it with its own clock, a little
+// early); it is cancelled when ctx ends, so that its end is seen as a
+// timeout.
 func (w *nodeWaiter) subscribe(ctx context.Context) {
-	sctx, cancel := context.WithCancel(ctx)
-	w.cancel = cancel
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	w.cancel = func() {
+		stop()
+		cancel()
+	}
 	w.start = nowFunc()
 	w.events, w.streamErr = w.nc.c.Machine.Events(w.nc.one(sctx, w.node), &machine.EventsRequest{})
 }
