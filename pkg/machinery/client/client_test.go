@@ -313,3 +313,32 @@ func TestFromFlags(t *testing.T) {
 		t.Errorf("no endpoints: %v", err)
 	}
 }
+
+func TestReconnectAfterRestart(t *testing.T) {
+	n, _, p := startNode(t)
+	c := newClient(t, client.WithContext(p.Context(nil, n.Addr)))
+	if _, err := c.Machine.Version(t.Context(), &emptypb.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	n.Stop()
+	if _, err := c.Machine.Version(t.Context(), &emptypb.Empty{}); err == nil {
+		t.Fatal("Version succeeded on a stopped node")
+	}
+	if err := n.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.ResetConnectBackoff()
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		_, err := c.Machine.Version(ctx, &emptypb.Empty{})
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer after the restart: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -56,7 +56,8 @@ func WithEndpoints(endpoints ...string) Option {
 // without colons, as the node prints on its console) the client accepts
 // only that certificate. With an empty fingerprint it accepts ANY
 // certificate: the connection is encrypted but not authenticated, so a
-// machine in the middle could read the config sent over it.
+// machine in the middle could read the config sent over it. A context's
+// client certificate, if one is given too, is not sent.
 func WithMaintenance(fingerprint string) Option {
 	return func(o *options) {
 		o.maintenance = true
