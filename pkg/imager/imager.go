@@ -1,0 +1,230 @@
+// Package imager builds Plinth's boot artifacts from pinned inputs:
+//
+//	image/inputs.yaml ─▶ kernel .deb (fetched, sha256-checked, cached)
+//	                      ├─▶ vmlinuz            (copied)
+//	                      ├─▶ vmlinux            (payload of vmlinuz, decompressed)
+//	                      └─▶ modules + order    (depmod -b, modules.dep)
+//	image/rootfs.allow + _out/plinth ─▶ rootfs.sqsh, rootfs-manifest.txt
+//	plinth, modules, rootfs.sqsh ─▶ initramfs (uncompressed newc cpio)
+//
+// Every step is incremental: it runs only when the hash of what it reads
+// changed or an output is missing.
+package imager
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/plinth-os/plinth/pkg/imager/initramfs"
+	"github.com/plinth-os/plinth/pkg/imager/inputs"
+	"github.com/plinth-os/plinth/pkg/imager/kernel"
+	"github.com/plinth-os/plinth/pkg/imager/modules"
+	"github.com/plinth-os/plinth/pkg/imager/rootfs"
+)
+
+// Output file names in Config.Out.
+const (
+	Vmlinuz   = "vmlinuz"
+	Vmlinux   = "vmlinux"
+	Initramfs = "initramfs"
+	Rootfs    = "rootfs.sqsh"
+	Manifest  = "rootfs-manifest.txt"
+)
+
+// extractorVersion changes the vmlinux key when the extraction changes.
+const extractorVersion = "1"
+
+// Config is what Build reads and where it writes.
+type Config struct {
+	// Inputs is image/inputs.yaml.
+	Inputs string
+	// Allowlist is image/rootfs.allow.
+	Allowlist string
+	// ImageDir resolves image: sources (image/).
+	ImageDir string
+	// Out is the output directory (_out); out: sources resolve in it.
+	Out string
+	// Plinth is the static plinth binary (_out/plinth).
+	Plinth string
+	// Cache keeps downloaded packages and extracted trees.
+	Cache string
+	// Compression is the squashfs compressor.
+	Compression rootfs.Compression
+	// BlockSize is the squashfs block size (0: 128 KiB).
+	BlockSize int
+	// Version goes into os-release.
+	Version string
+	// Force rebuilds every step.
+	Force bool
+	// Logf reports progress; silent when nil.
+	Logf func(format string, args ...any)
+}
+
+// Artifact is one output file.
+type Artifact struct {
+	// Name is the file name in Config.Out.
+	Name string
+	// Path is the file's path.
+	Path string
+	// Size is its length in bytes.
+	Size int64
+	// Built is false when the step was up to date.
+	Built bool
+}
+
+// Result lists what Build produced.
+type Result struct {
+	// Artifacts are vmlinuz, vmlinux, rootfs.sqsh, the manifest and the
+	// initramfs.
+	Artifacts []Artifact
+	// Modules are the module files in the initramfs, in load order.
+	Modules []string
+	// BuiltinModules were requested but are part of the kernel.
+	BuiltinModules []string
+}
+
+type builder struct {
+	cfg   Config
+	in    *inputs.Inputs
+	now   func() time.Time
+	built map[string]bool
+}
+
+// Build runs every step that is out of date.
+func Build(ctx context.Context, cfg Config) (*Result, error) {
+	in, err := inputs.Load(cfg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Compression == "" {
+		cfg.Compression = rootfs.CompZstd
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("imager: %w", err)
+	}
+	b := &builder{cfg: cfg, in: in, now: time.Now, built: map[string]bool{}}
+	tree, err := b.kernelTree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.kernelImages(ctx, tree); err != nil {
+		return nil, err
+	}
+	if err := b.rootfs(ctx); err != nil {
+		return nil, err
+	}
+	plan, err := b.initramfs(tree)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Modules: plan.Paths, BuiltinModules: plan.Builtin}
+	for _, name := range []string{Vmlinuz, Vmlinux, Initramfs, Rootfs, Manifest} {
+		p := filepath.Join(cfg.Out, name)
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("imager: %w", err)
+		}
+		res.Artifacts = append(res.Artifacts, Artifact{Name: name, Path: p, Size: st.Size(), Built: b.built[name]})
+	}
+	return res, nil
+}
+
+func (b *builder) logf(format string, args ...any) {
+	if b.cfg.Logf != nil {
+		b.cfg.Logf(format, args...)
+	}
+}
+
+func (b *builder) out(name string) string { return filepath.Join(b.cfg.Out, name) }
+
+func (b *builder) mark(ran bool, names ...string) {
+	for _, n := range names {
+		b.built[n] = ran
+	}
+}
+
+// kernelImages writes vmlinuz and the vmlinux extracted from it.
+func (b *builder) kernelImages(ctx context.Context, tree string) error {
+	k := b.in.Kernel
+	src := filepath.Join(tree, "boot", "vmlinuz-"+k.Release)
+	ran, err := b.runStep(step{
+		name: Vmlinuz, key: k.Package.SHA256 + " " + k.Release, outputs: []string{b.out(Vmlinuz)},
+		run: func() error {
+			data, err := os.ReadFile(src)
+			if err != nil {
+				return err
+			}
+			return writeAtomic(b.out(Vmlinuz), func(w io.Writer) error { _, err := w.Write(data); return err })
+		},
+	})
+	b.mark(ran, Vmlinuz)
+	if err != nil {
+		return err
+	}
+	ran, err = b.runStep(step{
+		name: Vmlinux, key: k.Package.SHA256 + " " + k.Release + " " + extractorVersion, outputs: []string{b.out(Vmlinux)},
+		run: func() error {
+			bz, err := os.ReadFile(src)
+			if err != nil {
+				return err
+			}
+			elf, err := kernel.Extract(ctx, bz)
+			if err != nil {
+				return err
+			}
+			return writeAtomic(b.out(Vmlinux), func(w io.Writer) error { _, err := w.Write(elf); return err })
+		},
+	})
+	b.mark(ran, Vmlinux)
+	return err
+}
+
+// initramfs resolves the modules and writes the cpio archive.
+func (b *builder) initramfs(tree string) (modules.Plan, error) {
+	k := b.in.Kernel
+	ix, err := modules.Load(tree, k.Release)
+	if err != nil {
+		return modules.Plan{}, err
+	}
+	plan, err := ix.Resolve(k.Modules)
+	if err != nil {
+		return modules.Plan{}, err
+	}
+	spec := initramfs.Spec{
+		Init: b.cfg.Plinth, ModulesDir: filepath.Join(tree, "lib", "modules", k.Release),
+		Release: k.Release, Modules: plan.Paths, Rootfs: b.out(Rootfs),
+	}
+	kr, key := newKeyer()
+	kr.add("kernel", k.Package.SHA256, k.Release)
+	kr.add("modules", plan.Paths...)
+	if err := kr.file("plinth", spec.Init); err != nil {
+		return plan, fmt.Errorf("initramfs: %w", err)
+	}
+	if err := kr.file("rootfs", spec.Rootfs); err != nil {
+		return plan, fmt.Errorf("initramfs: %w", err)
+	}
+	ran, err := b.runStep(step{
+		name: Initramfs, key: key(), outputs: []string{b.out(Initramfs)},
+		run: func() error {
+			return writeAtomic(b.out(Initramfs), func(w io.Writer) error { return initramfs.Write(w, spec) })
+		},
+	})
+	b.mark(ran, Initramfs)
+	return plan, err
+}
+
+// osRelease is the generated /usr/lib/os-release.
+func osRelease(version string) []byte {
+	if version == "" {
+		version = "dev"
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "NAME=\"Plinth\"\nID=plinth\nVERSION=%q\nVERSION_ID=%q\nPRETTY_NAME=\"Plinth %s\"\n", version, version, version)
+	b.WriteString("HOME_URL=\"https://github.com/plinth-os/plinth\"\n")
+	return b.Bytes()
+}

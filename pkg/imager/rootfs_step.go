@@ -1,0 +1,99 @@
+package imager
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/plinth-os/plinth/pkg/imager/rootfs"
+)
+
+// sources maps allowlist sources to the build's directories.
+func (b *builder) sources(ctx context.Context) (rootfs.SourceMap, error) {
+	m := rootfs.SourceMap{
+		Dirs: map[string]string{
+			"out:":   b.cfg.Out,
+			"image:": b.cfg.ImageDir,
+		},
+		Files: map[string][]byte{"gen:os-release": osRelease(b.cfg.Version)},
+	}
+	kernelTree, err := b.kernelTree(ctx)
+	if err != nil {
+		return m, err
+	}
+	m.Dirs["deb:"+b.in.Kernel.Package.Name+"/"] = kernelTree
+	for _, p := range b.in.Packages {
+		dir, err := b.packageTree(ctx, p, nil)
+		if err != nil {
+			return m, err
+		}
+		m.Dirs["deb:"+p.Name+"/"] = dir
+	}
+	return m, nil
+}
+
+// rootfs stages the allowlist, writes the manifest and the squashfs.
+func (b *builder) rootfs(ctx context.Context) error {
+	allow, err := os.ReadFile(b.cfg.Allowlist)
+	if err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	list, err := rootfs.Parse(bytes.NewReader(allow))
+	if err != nil {
+		return fmt.Errorf("rootfs: %s: %w", b.cfg.Allowlist, err)
+	}
+	src, err := b.sources(ctx)
+	if err != nil {
+		return err
+	}
+	kr, key := newKeyer()
+	kr.add("allowlist", string(allow))
+	kr.add("squashfs", string(b.cfg.Compression), fmt.Sprint(b.cfg.BlockSize))
+	for _, e := range list.Entries {
+		if e.Type != rootfs.TypeFile {
+			continue
+		}
+		r, err := src.Open(e.Source)
+		if err != nil {
+			return fmt.Errorf("rootfs: line %d: %w", e.Line, err)
+		}
+		err = kr.reader(e.Source, r)
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("rootfs: %w", err)
+		}
+	}
+	ran, err := b.runStep(step{
+		name: "rootfs", key: key(), outputs: []string{b.out(Rootfs), b.out(Manifest)},
+		run: func() error { return b.buildRootfs(ctx, list, src) },
+	})
+	b.mark(ran, Rootfs, Manifest)
+	return err
+}
+
+func (b *builder) buildRootfs(ctx context.Context, list *rootfs.Allowlist, src rootfs.Sources) error {
+	stage, err := os.MkdirTemp(b.cfg.Out, ".rootfs-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(stage)
+	root := filepath.Join(stage, "root")
+	if err := rootfs.Stage(list, src, root); err != nil {
+		return err
+	}
+	lines, err := rootfs.Manifest(root)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(stage, Rootfs)
+	if err := rootfs.Squash(ctx, root, tmp, rootfs.SquashOptions{Compression: b.cfg.Compression, BlockSize: b.cfg.BlockSize}); err != nil {
+		return err
+	}
+	if err := writeAtomic(b.out(Manifest), func(w io.Writer) error { return rootfs.FormatManifest(w, lines) }); err != nil {
+		return err
+	}
+	return os.Rename(tmp, b.out(Rootfs))
+}
