@@ -80,19 +80,30 @@ func runPower(cmd *cobra.Command, g *globalFlags, wf *powerWaitFlags, goal power
 		return err
 	}
 	defer nc.close()
-	fails := &failures{out: cmd.ErrOrStderr()}
 	if !wf.enabled(cmd, nc) {
-		mds, err := action(nc.fanOut(cmd.Context()), nc.c)
-		if err != nil {
-			return nc.callError(goal.verb, err)
-		}
-		for _, md := range mds {
-			if !fails.check(nc, md) {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s requested\n", nc.name(md), goal.verb)
-			}
-		}
-		return fails.err()
+		return requestPower(cmd, nc, goal, action)
 	}
+	return waitPower(cmd, nc, wf, goal, action)
+}
+
+// requestPower calls action and prints which nodes accepted it.
+func requestPower(cmd *cobra.Command, nc *nodeConn, goal powerGoal, action powerAction) error {
+	mds, err := action(nc.fanOut(cmd.Context()), nc.c)
+	if err != nil {
+		return nc.callError(goal.verb, err)
+	}
+	fails := &failures{out: cmd.ErrOrStderr()}
+	for _, md := range mds {
+		if !fails.check(nc, md) {
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s requested\n", nc.name(md), goal.verb)
+		}
+	}
+	return fails.err()
+}
+
+// waitPower subscribes to each node's events, calls action and follows
+// every node that accepted it until the goal, concurrently.
+func waitPower(cmd *cobra.Command, nc *nodeConn, wf *powerWaitFlags, goal powerGoal, action powerAction) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), wf.Timeout)
 	defer cancel()
 	out := &lineWriter{w: cmd.OutOrStdout()}
@@ -110,16 +121,16 @@ func runPower(cmd *cobra.Command, g *globalFlags, wf *powerWaitFlags, goal power
 	if err != nil {
 		return nc.callError(goal.verb, err)
 	}
+	fails := &failures{out: cmd.ErrOrStderr()}
 	var wg sync.WaitGroup
 	for _, md := range mds {
 		w := waiters[md.GetNode()]
-		if w == nil && len(waiters) == 1 {
+		if w == nil && len(waiters) == 1 { // the node named itself otherwise
 			w = waiters[nc.targets()[0]]
 		}
-		if fails.check(nc, md) || w == nil {
-			continue
+		if !fails.check(nc, md) && w != nil {
+			wg.Go(func() { w.err = w.run(ctx) })
 		}
-		wg.Go(func() { w.err = w.run(ctx) })
 	}
 	wg.Wait()
 	for _, node := range nc.targets() {
