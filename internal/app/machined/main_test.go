@@ -138,7 +138,7 @@ type maintenanceInfo struct {
 }
 
 // startNode runs machined on a new root until the test ends.
-func startNode(t *testing.T, withServices bool) *node {
+func startNode(t testing.TB, withServices bool) *node {
 	t.Helper()
 	// A short root keeps the socket path under the 108-byte limit.
 	root, err := os.MkdirTemp("", "pn-")
@@ -150,7 +150,7 @@ func startNode(t *testing.T, withServices bool) *node {
 }
 
 // startNodeAt runs machined on root until the test ends.
-func startNodeAt(t *testing.T, root string, withServices bool) *node {
+func startNodeAt(t testing.TB, root string, withServices bool) *node {
 	t.Helper()
 	n := &node{
 		root: root, power: newFakePower(), logs: &syncBuffer{}, console: &syncBuffer{},
@@ -182,7 +182,7 @@ func startNodeAt(t *testing.T, root string, withServices bool) *node {
 }
 
 // stop cancels machined and waits for Run to return (once).
-func (n *node) stop(t *testing.T) {
+func (n *node) stop(t testing.TB) {
 	n.cancel()
 	select {
 	case err, ok := <-n.done:
@@ -195,7 +195,7 @@ func (n *node) stop(t *testing.T) {
 	}
 }
 
-func (n *node) waitMaintenance(t *testing.T) maintenanceInfo {
+func (n *node) waitMaintenance(t testing.TB) maintenanceInfo {
 	t.Helper()
 	select {
 	case info := <-n.maintenance:
@@ -207,7 +207,7 @@ func (n *node) waitMaintenance(t *testing.T) maintenanceInfo {
 }
 
 // dialMaintenance connects over TLS, pinning the certificate fingerprint.
-func dialMaintenance(t *testing.T, info maintenanceInfo) *grpc.ClientConn {
+func dialMaintenance(t testing.TB, info maintenanceInfo) *grpc.ClientConn {
 	t.Helper()
 	tlsConf := &tls.Config{
 		InsecureSkipVerify: true, //nolint:gosec // the fingerprint is checked below
@@ -231,7 +231,7 @@ func dialMaintenance(t *testing.T, info maintenanceInfo) *grpc.ClientConn {
 }
 
 // dialSocket connects to machined's Unix socket.
-func dialSocket(t *testing.T, root string) *grpc.ClientConn {
+func dialSocket(t testing.TB, root string) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient("unix://"+filepath.Join(root, constants.MachinedSocket),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -248,7 +248,7 @@ var (
 )
 
 // generated returns a generated config of machine type typ.
-func generated(t *testing.T, typ string) []byte {
+func generated(t testing.TB, typ string) []byte {
 	t.Helper()
 	bundleOnce.Do(func() {
 		var err error
@@ -272,7 +272,7 @@ func generated(t *testing.T, typ string) []byte {
 }
 
 // eventually polls check until it returns nil or the timeout passes.
-func eventually(t *testing.T, what string, check func() error) {
+func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var err error

@@ -21,7 +21,7 @@ import (
 
 // configured starts a node without services and applies a control-plane
 // config in maintenance mode; it returns the Unix-socket clients.
-func configured(t *testing.T, n *node) (machine.MachineServiceClient, resource.ResourceServiceClient, []byte) {
+func configured(t testing.TB, n *node) (machine.MachineServiceClient, resource.ResourceServiceClient, []byte) {
 	t.Helper()
 	cfg := generated(t, v1alpha1.TypeControlPlane)
 	mm := machine.NewMachineServiceClient(dialMaintenance(t, n.waitMaintenance(t)))
@@ -34,7 +34,7 @@ func configured(t *testing.T, n *node) (machine.MachineServiceClient, resource.R
 	return machine.NewMachineServiceClient(conn), rc, cfg
 }
 
-func stored(t *testing.T, root, name string) string {
+func stored(t testing.TB, root, name string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(root, constants.StateDir, name))
 	if err != nil && !os.IsNotExist(err) {
