@@ -51,3 +51,17 @@ fuzz-short:
 
 clean:
 	rm -rf $(OUT)
+
+# Node image: kernel (vmlinuz, vmlinux), initramfs and rootfs.sqsh in
+# $(OUT), from image/inputs.yaml and image/rootfs.allow (docs/image.md).
+# Incremental: unchanged steps are skipped. SQUASHFS_COMP=zstd|lz4|xz.
+SQUASHFS_COMP ?= zstd
+.PHONY: image test-vm
+image: build
+	@hack/ensure-deps.sh image
+	$(GO) run ./cmd/imager -out $(OUT) -version $(VERSION) -squashfs-comp $(SQUASHFS_COMP)
+
+# Boots the image in QEMU (TCG unless KVM works) and checks init and machined.
+test-vm: image
+	@hack/ensure-deps.sh vm
+	$(GO) test -count=1 -tags vm -timeout 30m $(GOTEST_FLAGS) ./test/vm/...

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/plinth-os/plinth/internal/app/apid"
+	initapp "github.com/plinth-os/plinth/internal/app/init"
 	"github.com/plinth-os/plinth/internal/app/machined"
 	"github.com/plinth-os/plinth/internal/app/trustd"
 	"github.com/plinth-os/plinth/pkg/machinery/version"
@@ -21,6 +22,7 @@ import (
 // programs are the entry points of the multi-call binary. Each gets the
 // arguments after its name.
 var programs = map[string]func(args []string) int{
+	"init":     initapp.Main,
 	"machined": machined.Main,
 	"apid":     apid.Main,
 	"trustd":   trustd.Main,

@@ -1,0 +1,55 @@
+//go:build vm
+
+package vm
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/plinth-os/plinth/test/vm/qemu"
+)
+
+// BenchmarkBootToInit boots the image b.N times (use -benchtime=5x) and
+// reports the medians, in seconds, of: kernel start → init start (kernel
+// uptime printed by init), init → exec of machined, exec → maintenance
+// banner, and QEMU start → banner.
+func BenchmarkBootToInit(b *testing.B) {
+	cfg := vmConfig(b)
+	var all []qemu.BootTimes
+	for i := 0; i < b.N; i++ {
+		m, err := qemu.Start(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+		_, err = m.Console.WaitFor(ctx, qemu.Maintenance)
+		cancel()
+		m.Stop()
+		if err != nil {
+			b.Fatalf("boot %d: %v\n%s", i, err, m.Console)
+		}
+		t, err := qemu.ParseBoot(m.Started, m.Console.Lines())
+		if err != nil {
+			b.Fatalf("boot %d: %v", i, err)
+		}
+		all = append(all, t)
+	}
+	pick := func(f func(qemu.BootTimes) time.Duration) float64 {
+		v := make([]float64, len(all))
+		for i, t := range all {
+			v[i] = f(t).Seconds()
+		}
+		sort.Float64s(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	b.ReportMetric(pick(func(t qemu.BootTimes) time.Duration { return t.KernelToInit }), "kernel-to-init-s")
+	b.ReportMetric(pick(func(t qemu.BootTimes) time.Duration { return t.InitToExec }), "init-to-exec-s")
+	b.ReportMetric(pick(func(t qemu.BootTimes) time.Duration { return t.ExecToMaintenance }), "exec-to-maintenance-s")
+	b.ReportMetric(pick(func(t qemu.BootTimes) time.Duration { return t.QemuToMaintenance }), "qemu-to-maintenance-s")
+	b.ReportMetric(0, "ns/op")
+}
