@@ -69,7 +69,7 @@ type thingSpec struct {
 	Value string `json:"value"`
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{node: &fakeNode{}, state: inmem.New(), events: events.New(0, nil)}
 	h.sup = supervisor.New(supervisor.Options{Logger: quiet})

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/plinth-os/plinth/api/common"
@@ -130,3 +132,24 @@ func (m *Machine) Copy(req *machine.CopyRequest, srv grpc.ServerStreamingServer[
 	}
 	return toStatus(w.Flush())
 }
+
+// errNoInspector answers inspection calls on a server built without an Inspector.
+var errNoInspector = status.Error(codes.Unimplemented, "inspection is not available on this node")
+
+// noInspector is the Inspector of servers built without one.
+type noInspector struct{}
+
+func (noInspector) Processes() ([]*machine.ProcessInfo, error) { return nil, errNoInspector }
+func (noInspector) Memory() (*machine.MemInfo, error)          { return nil, errNoInspector }
+func (noInspector) Mounts() ([]*machine.MountStat, error)      { return nil, errNoInspector }
+func (noInspector) Netstat(*machine.NetstatRequest) ([]*machine.ConnectRecord, error) {
+	return nil, errNoInspector
+}
+func (noInspector) Dmesg(context.Context, bool, bool, func([]byte) error) error {
+	return errNoInspector
+}
+func (noInspector) Read(string) (io.ReadCloser, error) { return nil, errNoInspector }
+func (noInspector) List(*machine.ListRequest, func(*machine.FileInfo) error) error {
+	return errNoInspector
+}
+func (noInspector) Copy(context.Context, string, io.Writer) error { return errNoInspector }

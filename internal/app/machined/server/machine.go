@@ -81,6 +81,9 @@ func NewMachine(opts MachineOptions) *Machine {
 	if opts.History == nil {
 		opts.History = func(string) []supervisor.ServiceEvent { return nil }
 	}
+	if opts.Inspector == nil {
+		opts.Inspector = noInspector{}
+	}
 	return &Machine{opts: opts, logger: logger(opts.Logger).With("component", "machine-api")}
 }
 
