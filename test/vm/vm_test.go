@@ -21,13 +21,19 @@ import (
 // bootTimeout bounds one boot to the maintenance banner under TCG.
 const bootTimeout = 3 * time.Minute
 
-// imageDir is where the image is: PLINTH_IMAGE_DIR or the repository's _out.
+// imageDir is where the image is: PLINTH_IMAGE_DIR (relative to the
+// repository root) or the repository's _out.
 func imageDir() string {
-	if d := os.Getenv("PLINTH_IMAGE_DIR"); d != "" {
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Join(filepath.Dir(file), "..", "..")
+	d := os.Getenv("PLINTH_IMAGE_DIR")
+	if d == "" {
+		d = "_out"
+	}
+	if filepath.IsAbs(d) {
 		return d
 	}
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "_out")
+	return filepath.Join(repo, d)
 }
 
 // vmConfig returns the image's VM config, skipping the test (or benchmark)

@@ -62,5 +62,5 @@ func NewMachineType() *MachineType {
 var Definitions = []resource.Definition{
 	{Type: MachineConfigType, DefaultNamespace: NamespaceName, Aliases: []string{"mc", "machineconfig"}, Sensitive: true},
 	{Type: MachineTypeType, DefaultNamespace: NamespaceName, Aliases: []string{"machinetype"},
-		PrintColumns: []resource.Column{{Name: "Type", JSONPath: "{.spec.type}"}}},
+		PrintColumns: []resource.Column{{Name: "Machine Type", JSONPath: "{.spec.type}"}}},
 }
