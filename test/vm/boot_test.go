@@ -120,3 +120,21 @@ func appendBrokenRootfs(src, dst string) error {
 	_, err = out.Write(extra.Bytes())
 	return err
 }
+
+// TestBootVmlinuzFallback boots the bzImage with QEMU's default firmware,
+// the path taken when qboot is not installed.
+func TestBootVmlinuzFallback(t *testing.T) {
+	cfg := vmConfig(t)
+	cfg.Vmlinux = ""
+	m := boot(t, cfg)
+	if m.Qboot {
+		t.Fatal("booted through qboot without a vmlinux")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	if _, err := m.Console.WaitFor(ctx, qemu.InitExec); err != nil {
+		t.Fatalf("init did not reach the exec of machined: %v", err)
+	}
+	started, _ := m.Console.WaitFor(ctx, qemu.InitStarted)
+	t.Logf("vmlinuz: init started %v after QEMU (%s)", started.At.Sub(m.Started).Round(time.Millisecond), started.Text)
+}

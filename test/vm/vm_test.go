@@ -3,7 +3,8 @@
 // Package vm boots the Plinth image of `make image` in QEMU and checks the
 // boot path: kernel, init, squashfs root, machined. Run with `make
 // test-vm` (or go test -tags vm ./test/vm/...). PLINTH_IMAGE_DIR points
-// at another image directory than _out; PLINTH_VM_ACCEL forces tcg or kvm.
+// at another image directory than _out; PLINTH_VM_ACCEL forces tcg or kvm;
+// PLINTH_VM_KERNEL=vmlinuz boots the bzImage instead of qboot + vmlinux.
 package vm
 
 import (
@@ -49,6 +50,9 @@ func vmConfig(tb testing.TB) qemu.Config {
 		Vmlinuz: filepath.Join(dir, "vmlinuz"),
 		Initrd:  filepath.Join(dir, "initramfs"),
 		Quiet:   true,
+	}
+	if os.Getenv("PLINTH_VM_KERNEL") == "vmlinuz" {
+		cfg.Vmlinux = ""
 	}
 	for _, p := range []string{cfg.Vmlinuz, cfg.Initrd} {
 		if _, err := os.Stat(p); err != nil {

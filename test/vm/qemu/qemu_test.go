@@ -66,7 +66,7 @@ func TestParseBoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := BootTimes{KernelToInit: 1570 * time.Millisecond, InitToExec: 309 * time.Millisecond,
+	want := BootTimes{KernelToInit: 1570 * time.Millisecond, InitToExec: 309 * time.Millisecond, QemuToInit: 1800 * time.Millisecond,
 		ExecToMaintenance: 950 * time.Millisecond, QemuToMaintenance: 3050 * time.Millisecond}
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)

@@ -32,6 +32,9 @@ type BootTimes struct {
 	// ExecToMaintenance is the host time from init's exec line to
 	// machined's maintenance banner.
 	ExecToMaintenance time.Duration
+	// QemuToInit is the host time from starting QEMU to init's first line
+	// (firmware, kernel loading and decompression, kernel boot).
+	QemuToInit time.Duration
 	// QemuToMaintenance is the host time from starting QEMU to the banner.
 	QemuToMaintenance time.Duration
 }
@@ -39,10 +42,11 @@ type BootTimes struct {
 // ParseBoot extracts the boot figures from a finished boot's console.
 func ParseBoot(started time.Time, lines []Line) (BootTimes, error) {
 	var t BootTimes
-	var execAt, maintAt time.Time
+	var initAt, execAt, maintAt time.Time
 	for _, l := range lines {
 		if m := InitStarted.FindStringSubmatch(l.Text); m != nil {
 			t.KernelToInit = secs(m[1])
+			initAt = l.At
 		}
 		if m := InitExec.FindStringSubmatch(l.Text); m != nil {
 			ms, _ := strconv.Atoi(m[3])
@@ -61,6 +65,7 @@ func ParseBoot(started time.Time, lines []Line) (BootTimes, error) {
 	case maintAt.IsZero():
 		return t, fmt.Errorf("no %q line", Maintenance)
 	}
+	t.QemuToInit = initAt.Sub(started)
 	t.ExecToMaintenance = maintAt.Sub(execAt)
 	t.QemuToMaintenance = maintAt.Sub(started)
 	return t, nil
