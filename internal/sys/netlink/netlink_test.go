@@ -105,8 +105,15 @@ func TestAddressesAndRoutes(t *testing.T) {
 		PreferredSource: p.Addr(), Metric: 1024, Protocol: netlink.ProtoDHCP,
 	}
 	onlink := netlink.Route{Link: "veth0", Destination: netip.MustParsePrefix("192.168.7.0/24"), Metric: 100, Protocol: netlink.ProtoStatic}
-	for _, r := range []netlink.Route{def, onlink} {
-		if err := h.ReplaceRoute(r); err != nil {
+	// A second default route with the same metric through another link
+	// is added next to the first; adding one twice is no error.
+	if err := h.ReplaceAddress("veth1", netip.MustParsePrefix("10.8.0.2/24"), 0); err != nil {
+		t.Fatal(err)
+	}
+	other := def
+	other.Link, other.Gateway, other.PreferredSource = "veth1", netip.MustParseAddr("10.8.0.1"), netip.Addr{}
+	for _, r := range []netlink.Route{def, onlink, other, def} {
+		if err := h.AddRoute(r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -114,7 +121,7 @@ func TestAddressesAndRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []netlink.Route{def, onlink} {
+	for _, want := range []netlink.Route{def, onlink, other} {
 		if !slices.Contains(routes, want) {
 			t.Fatalf("routes %+v lack %+v", routes, want)
 		}

@@ -81,14 +81,15 @@ func (h *Handle) route(r Route) (*nl.Route, error) {
 	return out, nil
 }
 
-// ReplaceRoute adds the route, or replaces the route with the same
-// destination and metric.
-func (h *Handle) ReplaceRoute(r Route) error {
+// AddRoute adds the route next to the routes to the same destination and
+// metric through other links or gateways (the first added wins), as
+// "ip route append" does; the same route already present is no error.
+func (h *Handle) AddRoute(r Route) error {
 	nr, err := h.route(r)
 	if err != nil {
 		return err
 	}
-	if err := h.h.RouteReplace(nr); err != nil {
+	if err := h.h.RouteAppend(nr); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("add route %s: %w", describe(r), err)
 	}
 	return nil
