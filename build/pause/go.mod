@@ -1,0 +1,3 @@
+module github.com/plinth-os/plinth/build/pause
+
+go 1.26.0
