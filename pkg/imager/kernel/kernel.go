@@ -42,6 +42,9 @@ const (
 
 var elfMagic = []byte{0x7f, 'E', 'L', 'F'}
 
+// maxVmlinux bounds the size a payload may claim (a variable for fuzzing).
+var maxVmlinux = 1 << 30
+
 // Payload returns the compressed payload of a bzImage and its format.
 func Payload(bz []byte) ([]byte, Format, error) {
 	if len(bz) < 0x250 || string(bz[0x202:0x206]) != "HdrS" {
@@ -80,6 +83,9 @@ func Extract(ctx context.Context, bz []byte) ([]byte, error) {
 		return nil, fmt.Errorf("extract vmlinux: %w", err)
 	}
 	size := int(binary.LittleEndian.Uint32(p[len(p)-4:]))
+	if size > maxVmlinux {
+		return nil, fmt.Errorf("extract vmlinux: payload claims %d bytes, more than %d", size, maxVmlinux)
+	}
 	data := p[:len(p)-4]
 	var out []byte
 	switch format {

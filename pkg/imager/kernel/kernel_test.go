@@ -36,7 +36,7 @@ func bzImage(payload []byte, size int) []byte {
 	return append(img, make([]byte, 100)...) // the rest of the protected-mode code
 }
 
-func lz4Legacy(t *testing.T, data []byte) []byte {
+func lz4Legacy(t testing.TB, data []byte) []byte {
 	t.Helper()
 	out := binary.LittleEndian.AppendUint32(nil, lz4LegacyMagic)
 	var c lz4.CompressorHC
