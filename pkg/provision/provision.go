@@ -34,6 +34,14 @@ type Provisioner interface {
 	Destroy(ctx context.Context, name string, progress io.Writer) error
 }
 
+// StateReader is implemented by provisioners that can tell whether each
+// node runs (`plinthctl cluster show`).
+type StateReader interface {
+	// NodeStates returns a short state word per node name, such as
+	// "running", "exited" or "missing".
+	NodeStates(ctx context.Context, c *Cluster) (map[string]string, error)
+}
+
 // ErrNotFound is returned for clusters that do not exist.
 var ErrNotFound = fmt.Errorf("cluster not found")
 
