@@ -107,6 +107,9 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("imager: %w", err)
 	}
+	if err := initramfs.CheckInit(cfg.Plinth); err != nil {
+		return nil, err
+	}
 	b := &builder{cfg: cfg, in: in, now: time.Now, built: map[string]bool{}}
 	tree, err := b.kernelTree(ctx)
 	if err != nil {
