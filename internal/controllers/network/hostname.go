@@ -22,7 +22,9 @@ const defaultPrefix = "plinth"
 const machineIDChars = 6
 
 // HostnameController decides the node's hostname and applies it:
-// machine.network.hostname when set; else "plinth-" and the first six
+// machine.network.hostname when set; else the hostname of the kernel's ip=
+// argument; else the host name a DHCP server offered (with its domain,
+// from the first link by name that has one); else "plinth-" and the first six
 // characters of the machine id; else, when machine.features.stableHostname
 // is false, "plinth-" and the first address with dashes ("plinth-10-5-0-2").
 // Without a config the default applies, so a node in maintenance mode has a
@@ -39,6 +41,8 @@ type HostnameController struct {
 	MachineID string
 	// SetHostname sets the kernel hostname; nil leaves the kernel alone.
 	SetHostname func(name string) error
+	// KernelHostname is the hostname field of the kernel's ip= argument.
+	KernelHostname string
 }
 
 // Name implements runtime.Controller.
@@ -49,6 +53,7 @@ func (*HostnameController) Inputs() []runtime.Input {
 	return []runtime.Input{
 		read.ConfigInput,
 		{Namespace: network.NamespaceName, Type: network.NodeAddressesType, ID: network.NodeAddressesID},
+		{Namespace: network.NamespaceName, Type: network.DHCPLeaseType},
 	}
 }
 
@@ -113,6 +118,19 @@ func (c *HostnameController) desired(ctx context.Context, r runtime.ControllerRu
 		return SplitHostname(name), nil
 	}
 
+	if name := strings.ToLower(strings.TrimSuffix(c.KernelHostname, ".")); name != "" {
+		return SplitHostname(name), nil
+	}
+
+	leases, err := listTyped[network.DHCPLeaseSpec](ctx, r, network.DHCPLeaseType)
+	if err != nil {
+		return network.HostnameSpec{}, err
+	}
+
+	if name := DHCPHostname(leases); name != "" {
+		return SplitHostname(name), nil
+	}
+
 	if m != nil && m.Machine != nil && m.Machine.Features != nil &&
 		m.Machine.Features.StableHostname != nil && !*m.Machine.Features.StableHostname {
 		addrs, err := read.Typed[network.NodeAddressesSpec](ctx, r, network.NewNodeAddresses().Metadata().Ref())
@@ -150,6 +168,47 @@ func addressHostname(addrs *network.NodeAddresses) string {
 	ip := strings.NewReplacer(".", "-", ":", "-").Replace(p.Addr().StringExpanded())
 
 	return defaultPrefix + "-" + ip
+}
+
+// DHCPHostname returns the host name of the first lease that has one,
+// qualified with the lease's domain unless it is qualified already; "" when
+// no lease names the host.
+func DHCPHostname(leases []network.DHCPLeaseSpec) string {
+	for _, l := range leases {
+		if !validHostname(l.Hostname) {
+			continue
+		}
+
+		if validHostname(l.Domain) && !strings.Contains(l.Hostname, ".") {
+			return l.Hostname + "." + l.Domain
+		}
+
+		return l.Hostname
+	}
+
+	return ""
+}
+
+// validHostname reports whether name is made of DNS labels: 1 to 63 of
+// a-z, 0-9 and '-', not starting or ending with '-'.
+func validHostname(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+
+		for _, r := range label {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+				return false
+			}
+		}
+	}
+
+	return true
 }
 
 // DefaultHostname returns "plinth-" and the first six letters or digits of

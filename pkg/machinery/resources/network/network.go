@@ -1,5 +1,7 @@
-// Package network holds the resources that describe the node's identity on
-// the network: its hostname and the addresses it currently has.
+// Package network holds the resources that describe the node on the
+// network: its hostname and the addresses it currently has and, on metal,
+// its links as observed, the links, addresses and routes it should have,
+// its DHCP leases and its resolvers.
 package network
 
 import "github.com/plinth-os/plinth/pkg/machinery/resource"
@@ -56,7 +58,7 @@ func NewNodeAddresses() *NodeAddresses {
 }
 
 // Definitions of this package's types.
-var Definitions = []resource.Definition{
+var Definitions = append([]resource.Definition{
 	{Type: HostnameType, DefaultNamespace: NamespaceName,
 		PrintColumns: []resource.Column{
 			{Name: "Hostname", JSONPath: "{.spec.hostname}"},
@@ -64,4 +66,4 @@ var Definitions = []resource.Definition{
 		}},
 	{Type: NodeAddressesType, DefaultNamespace: NamespaceName, Aliases: []string{"nodeaddrs"},
 		PrintColumns: []resource.Column{{Name: "Addresses", JSONPath: "{.spec.addresses}"}}},
-}
+}, linkDefinitions...)
