@@ -65,7 +65,29 @@ func (b *boot) earlyMounts() (string, error) {
 			return "", err
 		}
 	}
-	return fmt.Sprintf("%d file systems", len(points)), nil
+	return fmt.Sprintf("%d file systems; %s", len(points), b.rebootOnPanic()), nil
+}
+
+// panicSysctl is the kernel's reboot delay after a panic (0: hang).
+const panicSysctl = "/proc/sys/kernel/panic"
+
+// rebootOnPanic makes the kernel reboot 10 s after a panic unless the
+// command line chose (panic=N): if machined, PID 1 after init, ever dies,
+// the node reboots instead of hanging.
+func (b *boot) rebootOnPanic() string {
+	cur, err := b.sys.readFile(panicSysctl)
+	if err != nil {
+		b.warn(fmt.Sprintf("read %s: %v", panicSysctl, err))
+		return "kernel.panic unknown"
+	}
+	if v := strings.TrimSpace(string(cur)); v != "0" {
+		return "kernel.panic=" + v
+	}
+	if err := b.sys.writeFile(panicSysctl, []byte("10\n")); err != nil {
+		b.warn(fmt.Sprintf("write %s: %v", panicSysctl, err))
+		return "kernel.panic=0"
+	}
+	return "kernel.panic=10"
 }
 
 func (b *boot) loadModules() (string, error) {

@@ -22,6 +22,7 @@ type fake struct {
 	loaded  map[string]bool
 	failOn  string
 	modList string
+	panic   string
 }
 
 func (f *fake) record(s string) error {
@@ -57,10 +58,16 @@ func (f *fake) system() system {
 			return kmod.Loaded, nil
 		},
 		readFile: func(p string) ([]byte, error) {
-			if p != layout.LoadList {
-				return nil, os.ErrNotExist
+			switch p {
+			case layout.LoadList:
+				return []byte(f.modList), nil
+			case panicSysctl:
+				return []byte(f.panic + "\n"), nil
 			}
-			return []byte(f.modList), nil
+			return nil, os.ErrNotExist
+		},
+		writeFile: func(p string, data []byte) error {
+			return f.record("write " + p + " " + strings.TrimSpace(string(data)))
 		},
 		cleanInitramfs: func(keep string) (int, error) { return 3, f.record("clean except " + keep) },
 		switchRoot:     func(p string) error { return f.record("switch " + p) },
@@ -78,7 +85,7 @@ const modList = `# order
 `
 
 func TestRunSequence(t *testing.T) {
-	f := &fake{loaded: map[string]bool{"loop": true}, modList: modList}
+	f := &fake{loaded: map[string]bool{"loop": true}, modList: modList, panic: "0"}
 	var out []string
 	err := run(f.system(), func(s string) { out = append(out, s) })
 	if err == nil || !strings.Contains(err.Error(), "returned") {
@@ -88,6 +95,7 @@ func TestRunSequence(t *testing.T) {
 		"mount proc /proc ", "mount sysfs /sys ", "mount devtmpfs /dev mode=0755",
 		"mount devpts /dev/pts gid=5,mode=0620,ptmxmode=0666", "mount tmpfs /dev/shm mode=1777",
 		"mount tmpfs /run mode=0755", "mount tmpfs /tmp mode=1777", "mount cgroup2 /sys/fs/cgroup nsdelegate",
+		"write /proc/sys/kernel/panic 10",
 		"load virtio_ring", "load virtio", "load squashfs",
 		"attach /rootfs.sqsh", "mount squashfs /newroot ", "close loop",
 		"mount tmpfs /newroot/system mode=0755", "mount tmpfs /newroot/var mode=0755",
@@ -103,6 +111,7 @@ func TestRunSequence(t *testing.T) {
 	console := strings.Join(out, "\n")
 	for _, w := range []string{
 		"plinth-init: started at uptime 3.000s",
+		"8 file systems; kernel.panic=10",
 		"plinth-init: modules         15ms  2 loaded, 2 already present",
 		"plinth-init: rootfs          15ms  /rootfs.sqsh on /newroot via /dev/loop0 (read-only)",
 		"plinth-init: exec /usr/bin/machined at uptime 3.",
@@ -114,7 +123,7 @@ func TestRunSequence(t *testing.T) {
 }
 
 func TestRunStopsAtFailure(t *testing.T) {
-	f := &fake{modList: modList, failOn: "mount squashfs"}
+	f := &fake{modList: modList, failOn: "mount squashfs", panic: "-1"}
 	err := run(f.system(), func(string) {})
 	if err == nil || !strings.Contains(err.Error(), "rootfs: injected failure") {
 		t.Fatalf("got %v", err)
@@ -123,11 +132,14 @@ func TestRunStopsAtFailure(t *testing.T) {
 		if strings.HasPrefix(c, "switch") || strings.HasPrefix(c, "exec") {
 			t.Fatalf("went on after the failure: %q", f.calls)
 		}
+		if strings.HasPrefix(c, "write") {
+			t.Errorf("changed kernel.panic the command line set (panic=-1): %s", c)
+		}
 	}
 }
 
 func TestModuleFailureIsAWarning(t *testing.T) {
-	f := &fake{modList: modList, failOn: "load virtio"}
+	f := &fake{modList: modList, failOn: "load virtio", panic: "0"}
 	var out []string
 	_ = run(f.system(), func(s string) { out = append(out, s) })
 	console := strings.Join(out, "\n")

@@ -31,6 +31,7 @@ func linuxSystem() system {
 		moduleLoaded:   func(name string) bool { return kmod.IsLoaded("/sys/module", name) },
 		loadModule:     func(p string) (kmod.Result, error) { return kmod.Load(p, "") },
 		readFile:       os.ReadFile,
+		writeFile:      func(p string, data []byte) error { return os.WriteFile(p, data, 0) },
 		cleanInitramfs: cleanInitramfs,
 		switchRoot:     mount.SwitchRoot,
 		exec: func(path string, argv, env []string) error {

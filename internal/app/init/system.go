@@ -28,6 +28,8 @@ type system struct {
 	loadModule func(path string) (kmod.Result, error)
 	// readFile reads a whole file.
 	readFile func(path string) ([]byte, error)
+	// writeFile writes an existing file (a sysctl).
+	writeFile func(path string, data []byte) error
 	// cleanInitramfs frees the initramfs's files except keep.
 	cleanInitramfs func(keep string) (int, error)
 	// switchRoot makes a mount point the root directory.
