@@ -65,3 +65,18 @@ image: build
 test-vm: image
 	@hack/ensure-deps.sh vm
 	$(GO) test -count=1 -tags vm -timeout 30m $(GOTEST_FLAGS) ./test/vm/...
+
+# Container-mode node image: the rootfs of `make image` as a single-layer
+# Docker image (entrypoint plinth machined --mode container), written to
+# $(OUT)/plinth-node.tar and loaded as plinth/node:$(VERSION) and
+# plinth/node:latest (docs/docker.md). Needs a Docker daemon.
+.PHONY: image-container cluster
+image-container: image
+	@hack/ensure-docker.sh
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) \
+	$(GO) run ./pkg/imager/container/mkimage -rootfs $(OUT)/rootfs.sqsh -version $(VERSION) \
+		-o $(OUT)/plinth-node.tar -tag plinth/node:latest -load
+
+# A local cluster in Docker: one control plane and one worker.
+cluster: build image-container
+	$(OUT)/plinthctl cluster create

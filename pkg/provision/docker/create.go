@@ -17,20 +17,29 @@ import (
 // when the Create context was cancelled.
 const cleanupTimeout = 2 * time.Minute
 
-// undo records what Create made, to remove it on failure, last first.
+// undo records what Create made, to remove it on failure, last first. It
+// is safe for concurrent use.
 type undo struct {
+	mu    sync.Mutex
 	steps []func(ctx context.Context) error
 }
 
-func (u *undo) push(f func(ctx context.Context) error) { u.steps = append(u.steps, f) }
+func (u *undo) push(f func(ctx context.Context) error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.steps = append(u.steps, f)
+}
 
 func (u *undo) run(ctx context.Context) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	var errs []error
 	for i := len(u.steps) - 1; i >= 0; i-- {
 		if err := u.steps[i](ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	u.steps = nil
 	return errors.Join(errs...)
 }
 
@@ -77,14 +86,7 @@ func (p *Provisioner) Create(ctx context.Context, req provision.ClusterRequest, 
 		StateDir: req.StateDir,
 		Extra:    map[string]string{"network": NetworkName(req.Name), "image": req.Image, "privileges": priv.Mode()},
 	}
-	for _, n := range req.Nodes {
-		node, err := p.startNode(ctx, req, n, priv, &u, out)
-		if err != nil {
-			return nil, err
-		}
-		cluster.Nodes = append(cluster.Nodes, node)
-	}
-	if err := p.deliverAll(ctx, req, cluster.Nodes, out); err != nil {
+	if cluster.Nodes, err = p.bringUp(ctx, req, priv, &u, out); err != nil {
 		return nil, err
 	}
 	if err := cluster.Save(); err != nil {
@@ -157,27 +159,35 @@ func (p *Provisioner) startNode(ctx context.Context, req provision.ClusterReques
 	return provision.Node{Name: n.Name, Type: n.Type, IP: n.IP, APIEndpoint: ep, ID: id}, nil
 }
 
-// deliverAll delivers every node's config, in parallel.
-func (p *Provisioner) deliverAll(ctx context.Context, req provision.ClusterRequest, nodes []provision.Node, out *lineWriter) error {
+// bringUp starts every node and delivers its config, nodes in parallel;
+// the first failure cancels the others and is returned. The nodes are returned in the
+// request's order.
+func (p *Provisioner) bringUp(ctx context.Context, req provision.ClusterRequest, priv Privileges, u *undo, out *lineWriter) ([]provision.Node, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make([]error, len(nodes))
+	nodes := make([]provision.Node, len(req.Nodes))
+	var first error
+	var once sync.Once
 	var wg sync.WaitGroup
-	for i, n := range nodes {
+	for i, n := range req.Nodes {
 		wg.Go(func() {
-			if errs[i] = p.deliver(ctx, n, req.Nodes[i].Config, out); errs[i] != nil {
-				cancel() // one failure fails the cluster: stop waiting for the others
+			node, err := p.startNode(ctx, req, n, priv, u, out)
+			if err == nil {
+				err = p.deliver(ctx, node, n.Config, out)
 			}
+			if err != nil {
+				// The first failure is the cause; the others follow from
+				// the cancellation.
+				once.Do(func() { first = err; cancel() })
+			}
+			nodes[i] = node
 		})
 	}
 	wg.Wait()
-	// Report the first real failure, not the cancellations it caused.
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
+	if first != nil {
+		return nil, first
 	}
-	return errors.Join(errs...)
+	return nodes, nil
 }
 
 // lineWriter serializes progress lines from several goroutines.

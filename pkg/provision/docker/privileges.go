@@ -146,7 +146,7 @@ func (p *Provisioner) detectPrivileges(ctx context.Context, image string) (Privi
 		if err == nil {
 			return Privileges{CapDrop: drop, Reason: fmt.Sprintf(
 				"--privileged fails on this Docker host (%v): the host's capability bounding set lacks %s",
-				firstLine(perr), strings.Join(orNone(drop), ", "))}, nil
+				daemonCause(perr), strings.Join(orNone(drop), ", "))}, nil
 		}
 		m := unknownCap.FindStringSubmatch(err.Error())
 		if m == nil || !slices.Contains(drop, m[1]) {
@@ -155,7 +155,7 @@ func (p *Provisioner) detectPrivileges(ctx context.Context, image string) (Privi
 		drop = slices.DeleteFunc(drop, func(c string) bool { return c == m[1] })
 	}
 	return Privileges{}, fmt.Errorf("node containers cannot get the privileges they need on this Docker host: "+
-		"--privileged fails (%v) and so do explicit capabilities (%v)", firstLine(perr), err)
+		"--privileged fails (%v) and so do explicit capabilities (%v)", daemonCause(perr), err)
 }
 
 // explicitHostConfig is the privileged-like configuration without
@@ -171,10 +171,19 @@ func explicitHostConfig(drop []string) engine.HostConfig {
 	}
 }
 
-func firstLine(err error) string {
+// daemonCause shortens a daemon error to its cause: the first line, after
+// the runtime's "container process:" preamble, without the trailing
+// ": unknown (HTTP 500)".
+func daemonCause(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
+	if i := strings.LastIndex(s, "container process: "); i >= 0 {
+		s = s[i+len("container process: "):]
+	}
+	s = httpSuffix.ReplaceAllString(s, "")
+	return strings.TrimSuffix(s, ": unknown")
 }
+
+var httpSuffix = regexp.MustCompile(` \(HTTP \d+\)$`)
 
 func orNone(s []string) []string {
 	if len(s) == 0 {
