@@ -1,6 +1,7 @@
 // Package controllers gathers machined's controllers and the definitions of
 // the resources they write. Each domain lives in its own package below
-// (config, network, files, secrets); this package only wires them:
+// (config, network, files, secrets, time, kernel); this package only wires
+// them:
 //
 //	for _, c := range controllers.All(deps) {
 //		engine.Register(c)
@@ -22,15 +23,22 @@ import (
 
 	"github.com/plinth-os/plinth/internal/controllers/config"
 	"github.com/plinth-os/plinth/internal/controllers/files"
+	"github.com/plinth-os/plinth/internal/controllers/kernel"
 	"github.com/plinth-os/plinth/internal/controllers/network"
 	"github.com/plinth-os/plinth/internal/controllers/secrets"
+	ctime "github.com/plinth-os/plinth/internal/controllers/time"
 	"github.com/plinth-os/plinth/internal/runtime"
+	"github.com/plinth-os/plinth/internal/sys/cmdline"
+	"github.com/plinth-os/plinth/internal/sys/dhcp"
+	"github.com/plinth-os/plinth/internal/sys/ntp"
 	"github.com/plinth-os/plinth/pkg/machinery/config/validation"
 	"github.com/plinth-os/plinth/pkg/machinery/resource"
 	resconfig "github.com/plinth-os/plinth/pkg/machinery/resources/config"
 	resfiles "github.com/plinth-os/plinth/pkg/machinery/resources/files"
+	reskernel "github.com/plinth-os/plinth/pkg/machinery/resources/kernel"
 	resnet "github.com/plinth-os/plinth/pkg/machinery/resources/network"
 	ressecrets "github.com/plinth-os/plinth/pkg/machinery/resources/secrets"
+	restime "github.com/plinth-os/plinth/pkg/machinery/resources/time"
 )
 
 // Deps are what controllers need from machined. Everything that touches the
@@ -60,6 +68,19 @@ type Deps struct {
 	DialTrustd func(ctx context.Context, endpoint string, ca []byte) (grpc.ClientConnInterface, io.Closer, error)
 	// Now is the clock of certificates; nil means time.Now.
 	Now func() time.Time
+	// Netlink is the kernel's network stack. On metal the link, address,
+	// route, DHCP and resolv.conf controllers run over it; nil (container
+	// mode, tests) leaves the network to whoever owns it.
+	Netlink network.Netlink
+	// OpenDHCP starts a DHCP client on a link; nil: no DHCP.
+	OpenDHCP func(link string) (dhcp.Client, error)
+	// KernelIP is the kernel's ip= argument; nil when absent.
+	KernelIP *cmdline.IPConfig
+	// NTPQuery asks an NTP server for the clock's offset; with Clock nil
+	// too, time sync is off (status "disabled").
+	NTPQuery ctime.QueryFunc
+	// Clock corrects the system clock (metal only).
+	Clock ntp.Clock
 }
 
 // All returns every controller, ready to Register, wired to d.
@@ -73,15 +94,52 @@ func All(d Deps) []runtime.Controller {
 		logger.Warn("no address source: node addresses stay empty", "component", "controllers")
 	}
 
-	return []runtime.Controller{
+	var ip cmdline.IPConfig
+	if d.KernelIP != nil {
+		ip = *d.KernelIP
+	}
+
+	all := []runtime.Controller{
 		config.MachineTypeController{},
 		&network.NodeAddressController{Addresses: d.Addresses, PollInterval: d.AddressPollInterval},
-		&network.HostnameController{Root: d.Root, Mode: d.Mode, MachineID: d.MachineID, SetHostname: d.SetHostname},
+		&network.HostnameController{
+			Root: d.Root, Mode: d.Mode, MachineID: d.MachineID, SetHostname: d.SetHostname, KernelHostname: ip.Hostname,
+		},
 		&network.EtcHostsController{Root: d.Root, Mode: d.Mode},
 		&files.StaticFilesController{Root: d.Root},
 		files.EnvironmentController{},
 		&secrets.APICertsController{Root: d.Root, Now: d.Now, DialTrustd: d.DialTrustd},
+		&ctime.SyncController{Mode: d.Mode, Query: d.NTPQuery, Clock: d.Clock, KernelServers: addrStrings(ip.NTP)},
+		&kernel.SysctlController{Root: d.Root, Mode: d.Mode},
 	}
+
+	if d.Netlink == nil || d.Mode == validation.ModeContainer {
+		return all
+	}
+
+	all = append(all,
+		&network.LinkStatusController{Links: d.Netlink, Watch: d.Netlink.Watch},
+		&network.NetworkConfigController{IP: d.KernelIP},
+		&network.LinkApplyController{Links: d.Netlink},
+		&network.AddressApplyController{Addresses: d.Netlink},
+		&network.RouteApplyController{Routes: d.Netlink},
+		&network.ResolvConfController{Root: d.Root, KernelNameservers: ip.DNS},
+	)
+
+	if d.OpenDHCP != nil {
+		all = append(all, &network.DHCPController{Open: d.OpenDHCP})
+	}
+
+	return all
+}
+
+func addrStrings(as []netip.Addr) []string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		out = append(out, a.String())
+	}
+
+	return out
 }
 
 // Definitions returns the definitions of every resource type under
@@ -91,6 +149,7 @@ func Definitions() []resource.Definition {
 
 	for _, defs := range [][]resource.Definition{
 		resconfig.Definitions, resnet.Definitions, resfiles.Definitions, ressecrets.Definitions,
+		restime.Definitions, reskernel.Definitions,
 	} {
 		for _, d := range defs {
 			out = append(out, d.DeepCopy())

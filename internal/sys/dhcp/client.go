@@ -13,24 +13,6 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 )
 
-// Client asks one link's DHCP server for leases. Implementations need not
-// be safe for concurrent use.
-type Client interface {
-	// Request runs discover, offer, request, ack.
-	Request(ctx context.Context) (*Lease, error)
-	// Renew asks the lease's server to extend it (RENEWING).
-	Renew(ctx context.Context, l *Lease) (*Lease, error)
-	// Rebind asks any server to extend it (REBINDING).
-	Rebind(ctx context.Context, l *Lease) (*Lease, error)
-	// Release gives the address back.
-	Release(l *Lease) error
-	// Close frees the socket.
-	Close() error
-}
-
-// ErrNAK is wrapped by the errors of a server's refusal.
-var ErrNAK = errors.New("dhcp: server refused (NAK)")
-
 // Options tune a client.
 type Options struct {
 	// Timeout is how long one message waits for an answer (default 5s).

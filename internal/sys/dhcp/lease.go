@@ -14,6 +14,7 @@
 package dhcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,24 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
+
+// Client asks one link's DHCP server for leases. Implementations need not
+// be safe for concurrent use.
+type Client interface {
+	// Request runs discover, offer, request, ack.
+	Request(ctx context.Context) (*Lease, error)
+	// Renew asks the lease's server to extend it (RENEWING).
+	Renew(ctx context.Context, l *Lease) (*Lease, error)
+	// Rebind asks any server to extend it (REBINDING).
+	Rebind(ctx context.Context, l *Lease) (*Lease, error)
+	// Release gives the address back.
+	Release(l *Lease) error
+	// Close frees the socket.
+	Close() error
+}
+
+// ErrNAK is wrapped by the errors of a server's refusal.
+var ErrNAK = errors.New("dhcp: server refused (NAK)")
 
 // DefaultLeaseTime is assumed when an ACK carries no lease time.
 const DefaultLeaseTime = time.Hour
