@@ -46,6 +46,7 @@ func (m *machined) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.prepareCgroups()
 	m.mu.Lock()
 	m.machineID = id
 	m.mu.Unlock()
@@ -78,10 +79,12 @@ func (m *machined) startControllers(context.Context) error {
 	id := m.machineID
 	m.mu.Unlock()
 	eng := engine.New(m.state, m.opts.Logger, engine.Options{})
-	for _, c := range controllers.All(controllers.Deps{
+	deps := controllers.Deps{
 		Root: m.opts.Root, Mode: m.opts.Mode, Logger: m.opts.Logger, SetHostname: setHostname(),
 		Addresses: m.opts.Addresses, MachineID: id,
-	}) {
+	}
+	m.metal.fillDeps(&deps)
+	for _, c := range controllers.All(deps) {
 		if err := eng.Register(c); err != nil {
 			return fmt.Errorf("controllers: %w", err)
 		}
@@ -114,7 +117,7 @@ func (m *machined) publishDefinitions() error {
 
 // loadConfig promotes a staged config, then loads and validates the
 // stored one. Without a valid config the boot goes to maintenance mode.
-func (m *machined) loadConfig(context.Context) error {
+func (m *machined) loadConfig(ctx context.Context) error {
 	if promoted, err := m.store.PromoteStaged(); err != nil {
 		return err
 	} else if promoted {
@@ -126,6 +129,11 @@ func (m *machined) loadConfig(context.Context) error {
 	}
 	if raw == nil {
 		m.logger.Info("no machine config in STATE")
+		if b := m.fetchConfig(ctx); b != nil {
+			m.mu.Lock()
+			m.boot = b
+			m.mu.Unlock()
+		}
 		return nil
 	}
 	cfg, warnings, err := apply.Parse(raw, m.opts.Mode)

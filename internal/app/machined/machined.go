@@ -50,6 +50,7 @@ type machined struct {
 	store    *configstore.Store
 	power    power.Actions
 	reaper   *reaper.Reaper
+	metal    *metalSystem // nil unless PID 1 on metal
 
 	machineAPI  *server.Machine
 	resourceAPI *server.Resources
@@ -86,6 +87,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := m.startAPI(); err != nil {
 		return err
 	}
+	m.startConsole()
 	if reaper.ShouldReap(false) {
 		m.reaper = reaper.New(m.logger)
 		m.wg.Go(func() { _ = m.reaper.Run(m.life) })
@@ -122,9 +124,6 @@ func withDefaults(opts Options) Options {
 	if opts.Console == nil {
 		opts.Console = os.Stdout
 	}
-	if opts.Addresses == nil {
-		opts.Addresses = network.InterfaceAddresses
-	}
 	if opts.ProcRoot == "" {
 		opts.ProcRoot = "/proc"
 	}
@@ -143,6 +142,13 @@ func newMachined(opts Options) (*machined, error) {
 		stage:    rtres.StageBooting,
 	}
 	m.life, m.exit = context.WithCancel(context.Background())
+	m.metal = m.openMetal()
+	if m.opts.Addresses == nil {
+		m.opts.Addresses = m.metal.addresses()
+	}
+	if m.opts.Addresses == nil {
+		m.opts.Addresses = network.InterfaceAddresses
+	}
 	if err := m.registry.Register(append(controllers.Definitions(), rtres.Definitions...)...); err != nil {
 		return nil, fmt.Errorf("machined: %w", err)
 	}
@@ -171,8 +177,10 @@ func (m *machined) defaultPower() power.Actions {
 		return m.opts.Power
 	case m.opts.Mode == validation.ModeContainer:
 		return power.NewContainer(m.opts.Binary, m.opts.Args, m.exit)
+	case m.metal == nil:
+		return power.Refuse{Reason: "machined is not PID 1: it does not power this machine"}
 	}
-	return power.Metal{}
+	return power.Metal{Logger: m.opts.Logger, ProcRoot: m.opts.ProcRoot}
 }
 
 // startSequence starts seq in the background, for the machine's lifetime.
@@ -203,6 +211,7 @@ func (m *machined) cleanup() {
 		m.unixServer.Stop()
 	}
 	m.wg.Wait()
+	m.metal.close()
 	m.removeSocket()
 	m.logger.Info("machined stopped")
 }

@@ -48,6 +48,9 @@ func (m *machined) resetSequence(opts server.ResetOptions) sequencer.Sequence {
 	if opts.WipeEphemeral {
 		phases = append(phases, sequencer.Phase{Name: "wipe-ephemeral", Step: m.wipeEphemeral})
 	}
+	if m.opts.Mode == validation.ModeMetal {
+		phases = append(phases, sequencer.Phase{Name: "wipe-state", Step: m.wipeState})
+	}
 	powerStep := m.power.Reboot // container nodes restart into maintenance mode
 	if m.opts.Mode == validation.ModeMetal && !opts.Reboot {
 		powerStep = m.power.Shutdown

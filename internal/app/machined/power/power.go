@@ -4,7 +4,8 @@
 //	container mode: Reboot re-executes machined in place (same PID, same
 //	                arguments), which reloads the config from STATE;
 //	                Shutdown ends machined (exit 0: the container stops).
-//	metal:          not implemented yet (sync + reboot(2) will live here).
+//	metal:          sync, unmount what can be, sync, reboot(2) with
+//	                RESTART or POWER_OFF (see Metal).
 package power
 
 import (
@@ -23,18 +24,6 @@ type Actions interface {
 	// Shutdown turns the machine off.
 	Shutdown(ctx context.Context) error
 }
-
-// ErrNotImplemented is returned by Metal until the OS power-off lands.
-var ErrNotImplemented = errors.New("power actions on metal are not implemented yet")
-
-// Metal is the power of a real or virtual machine.
-type Metal struct{}
-
-// Reboot is not implemented yet.
-func (Metal) Reboot(context.Context) error { return fmt.Errorf("reboot: %w", ErrNotImplemented) }
-
-// Shutdown is not implemented yet.
-func (Metal) Shutdown(context.Context) error { return fmt.Errorf("shutdown: %w", ErrNotImplemented) }
 
 // Container is the power of a node running as a container.
 type Container struct {
@@ -73,3 +62,16 @@ func (c *Container) Shutdown(context.Context) error {
 	c.Exit()
 	return nil
 }
+
+// Refuse is the power of a machine machined does not own (metal mode
+// outside PID 1): every action fails with Reason.
+type Refuse struct {
+	// Reason is the error message.
+	Reason string
+}
+
+// Reboot fails.
+func (r Refuse) Reboot(context.Context) error { return errors.New("reboot: " + r.Reason) }
+
+// Shutdown fails.
+func (r Refuse) Shutdown(context.Context) error { return errors.New("shutdown: " + r.Reason) }

@@ -28,13 +28,3 @@ func TestContainerShutdown(t *testing.T) {
 		t.Fatalf("Shutdown = %v, exited %v", err, exited)
 	}
 }
-
-func TestMetalNotImplemented(t *testing.T) {
-	var m Metal
-	if err := m.Reboot(context.Background()); !errors.Is(err, ErrNotImplemented) {
-		t.Fatal(err)
-	}
-	if err := m.Shutdown(context.Background()); !errors.Is(err, ErrNotImplemented) {
-		t.Fatal(err)
-	}
-}
