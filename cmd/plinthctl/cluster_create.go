@@ -19,6 +19,10 @@ import (
 	"github.com/plinth-os/plinth/pkg/provision"
 )
 
+// newClusterSecrets generates a new cluster's secrets; tests replace it
+// to use their own CA.
+var newClusterSecrets = func() (*secrets.Bundle, error) { return secrets.NewBundle() }
+
 // clusterCreateFlags are the flags of `plinthctl cluster create`.
 type clusterCreateFlags struct {
 	Name          string
@@ -128,7 +132,7 @@ func (f *clusterCreateFlags) run(cmd *cobra.Command, g *globalFlags) (err error)
 	if err != nil {
 		return err
 	}
-	bundle, err := secrets.NewBundle()
+	bundle, err := newClusterSecrets()
 	if err != nil {
 		return fmt.Errorf("generate secrets: %w", err)
 	}

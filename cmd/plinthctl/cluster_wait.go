@@ -39,9 +39,13 @@ func waitForAPIs(ctx context.Context, cc *clientconfig.Context, nodes []string, 
 		if err == nil && len(missing) == 0 {
 			return nil
 		}
-		if err != nil {
+		switch {
+		case last != nil && ended(ctx):
+			// This round was cut short by the deadline: the previous
+			// round's error says more.
+		case err != nil:
 			last = err
-		} else {
+		default:
 			last = fmt.Errorf("no answer yet from %s", strings.Join(missing, ", "))
 		}
 		select {
@@ -79,4 +83,14 @@ func versionRound(ctx context.Context, c *client.Client, nodes []string, seen ma
 	}
 	slices.Sort(missing)
 	return missing, nil
+}
+
+// ended reports whether ctx is done or past its deadline (a call can fail
+// on the deadline a moment before ctx itself says so).
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
