@@ -80,3 +80,16 @@ image-container: image
 # A local cluster in Docker: one control plane and one worker.
 cluster: build image-container
 	$(OUT)/plinthctl cluster create
+
+# Third-party programs the node runs (kube multi-call, etcd, containerd and
+# its shim, runc, CNI plugins, CoreDNS, flanneld, pause), built from the Go
+# modules under build/ and cached by version outside the repo (docs/build.md).
+# Cold, kube alone takes 10-20 minutes; a cached build is a no-op.
+.PHONY: programs images
+programs:
+	@hack/build-programs.sh
+
+# The images a cluster needs at start (pause, CoreDNS, flannel) as
+# docker-archive tarballs in the cache, linked from $(OUT)/images.
+images:
+	@hack/build-images.sh

@@ -10,7 +10,8 @@
 # (registry.k8s.io/pause:3.10, registry.k8s.io/coredns/coredns:v1.15.0,
 # ghcr.io/flannel-io/flannel:v0.28.10); import it with
 # `ctr -n k8s.io images import FILE`. IMAGEINFO beside it records the
-# reference and manifest digest. _out/images/<name>.tar links to the entry.
+# reference and image ID (config digest, as crictl shows it after import).
+# _out/images/<name>.tar links to the entry.
 #
 # Usage: hack/build-images.sh [NAME...]   (default: pause coredns flannel)
 #        hack/build-images.sh --path NAME (print where its tarball is cached;
@@ -67,8 +68,8 @@ for img in "$@"; do
 			(cd "$repo/build/images" && "$GO" build -trimpath -o "$work/images" .)
 		fi
 		rm -rf "$dir.tmp.$$" && mkdir -p "$dir.tmp.$$"
-		read -r ref digest _ < <("$work/images" -out "$dir.tmp.$$" "$img=$prog")
-		printf 'ref=%s\ndigest=%s\nprogram=%s\n' "$ref" "$digest" "$prog" >"$dir.tmp.$$/IMAGEINFO"
+		read -r ref id _ < <("$work/images" -out "$dir.tmp.$$" "$img=$prog")
+		printf 'ref=%s\nid=%s\nprogram=%s\n' "$ref" "$id" "$prog" >"$dir.tmp.$$/IMAGEINFO"
 		rm -rf "$dir" && mv "$dir.tmp.$$" "$dir"
 	fi
 	mkdir -p "$repo/_out/images"
@@ -76,7 +77,7 @@ for img in "$@"; do
 	took=$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }')
 	rows+=("$(printf '%-45s %7.1fM %6ss  %s' "$(sed -n 's/^ref=//p' "$dir/IMAGEINFO")" \
 		"$(stat -c %s "$dir/$img.tar" | awk '{print $1/1048576}')" "$took" \
-		"$(sed -n 's/^digest=//p' "$dir/IMAGEINFO" | cut -c1-19)")")
+		"$(sed -n 's/^id=//p' "$dir/IMAGEINFO" | cut -c1-19)")")
 done
-printf '\n%-45s %8s %7s  %s\n' IMAGE SIZE TOOK DIGEST
+printf '\n%-45s %8s %7s  %s\n' IMAGE SIZE TOOK ID
 printf '%s\n' "${rows[@]}"

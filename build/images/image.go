@@ -26,7 +26,9 @@ var epoch = time.Unix(0, 0).UTC()
 
 // writeImage builds spec's image from the program cache entry dir and writes
 // it to path as a docker-archive tarball. It returns the image reference and
-// its manifest digest.
+// its ID, the digest of its config: the ID is what `ctr images ls` and
+// crictl show after import (containerd writes its own manifest for a
+// docker archive, so the manifest digest is not kept).
 func writeImage(s spec, dir, path string) (string, string, error) {
 	version, err := buildVersion(dir)
 	if err != nil {
@@ -40,7 +42,7 @@ func writeImage(s spec, dir, path string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	digest, err := img.Digest()
+	id, err := img.ConfigName()
 	if err != nil {
 		return "", "", err
 	}
@@ -51,7 +53,7 @@ func writeImage(s spec, dir, path string) (string, string, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return "", "", err
 	}
-	return tag.String(), digest.String(), nil
+	return tag.String(), id.String(), nil
 }
 
 // buildImage assembles the one-layer image of spec s.

@@ -12,7 +12,8 @@
 // the cache entry of the program it packs; the image's tag is the version
 // recorded in that entry's BUILDINFO. Each image is written to DIR/NAME.tar
 // as a docker-archive tarball (manifest.json with the tag), which
-// `ctr -n k8s.io images import` and `docker load` accept.
+// `ctr -n k8s.io images import` and `docker load` accept, and a line
+// "REF<TAB>ID<TAB>PATH" is printed, ID being the config digest.
 package main
 
 import (
@@ -54,11 +55,11 @@ func run(out string, args []string) error {
 			return fmt.Errorf("unknown image %q (known: %s)", name, strings.Join(specNames(), ", "))
 		}
 		path := filepath.Join(out, name+".tar")
-		ref, digest, err := writeImage(spec, dir, path)
+		ref, id, err := writeImage(spec, dir, path)
 		if err != nil {
 			return fmt.Errorf("image %s: %w", name, err)
 		}
-		fmt.Printf("%s\t%s\t%s\n", ref, digest, path)
+		fmt.Printf("%s\t%s\t%s\n", ref, id, path)
 	}
 	return nil
 }
