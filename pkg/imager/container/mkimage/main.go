@@ -79,6 +79,12 @@ func run(ctx context.Context, opts container.Options, load bool) error {
 	if err := c.Ping(ctx); err != nil {
 		return fmt.Errorf("%w (start one with hack/ensure-docker.sh, or build without -load)", err)
 	}
+	previous := map[string]bool{}
+	for _, tag := range opts.Tags {
+		if img, err := c.ImageInspect(ctx, tag); err == nil && img.ID != res.ID {
+			previous[img.ID] = true
+		}
+	}
 	f, err := os.Open(opts.Output)
 	if err != nil {
 		return err
@@ -90,6 +96,15 @@ func run(ctx context.Context, opts container.Options, load bool) error {
 	}
 	for _, l := range lines {
 		fmt.Println(l)
+	}
+	// The images these tags named before are untagged now: remove them
+	// unless something else (a tag, a container) still uses them.
+	for id := range previous {
+		if img, err := c.ImageInspect(ctx, id); err == nil && len(img.RepoTags) == 0 {
+			if err := c.ImageRemove(ctx, id); err == nil {
+				fmt.Printf("removed the previous image %s\n", id)
+			}
+		}
 	}
 	return nil
 }

@@ -134,6 +134,7 @@ func TestRemoveMissingIsNotAnError(t *testing.T) {
 	ctx := context.Background()
 	for name, err := range map[string]error{
 		"container": c.ContainerRemove(ctx, "x"), "volume": c.VolumeRemove(ctx, "x"), "network": c.NetworkRemove(ctx, "x"),
+		"image": c.ImageRemove(ctx, "x"),
 	} {
 		if err != nil {
 			t.Errorf("removing a missing %s: %v", name, err)

@@ -138,3 +138,13 @@ func readProgress(r io.Reader) ([]string, error) {
 	}
 	return lines, sc.Err()
 }
+
+// ImageRemove removes an image that no tag and no container uses any
+// more; an image still in use is left (the error says why).
+func (c *Client) ImageRemove(ctx context.Context, id string) error {
+	err := c.call(ctx, request{method: http.MethodDelete, path: "/images/" + id}, nil)
+	if err != nil && !IsNotFound(err) {
+		return fmt.Errorf("remove image %s: %w", id, err)
+	}
+	return nil
+}
