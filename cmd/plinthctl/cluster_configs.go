@@ -32,7 +32,6 @@ type clusterLayout struct {
 	controlPlanes, workers int
 	cpus                   float64
 	memoryMiB              int
-	image                  string
 	stateDir               string
 }
 

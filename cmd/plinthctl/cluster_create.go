@@ -64,7 +64,7 @@ node image built by 'make image-container'; their APIs are published on
 	fl.IntVar(&f.Workers, "workers", 1, "number of worker nodes")
 	fl.Float64Var(&f.CPUs, "cpus", 2, "CPUs of each node (0: no limit)")
 	fl.IntVar(&f.MemoryMiB, "memory", 2048, "memory of each node in MiB (0: no limit)")
-	fl.StringVar(&f.Image, "image", "plinth/node:latest", "node image (docker: a local image from `make image-container`)")
+	fl.StringVar(&f.Image, "image", "", "node image (docker: default plinth/node:latest, built locally by make image-container; other provisioners: their own default)")
 	fl.StringVar(&f.Subnet, "subnet", "10.5.0.0/24", "IPv4 subnet of the cluster network; the host is its first address, nodes follow")
 	fl.StringVar(&f.Provisioner, "provisioner", "", "docker or qemu (default: docker when a Docker daemon answers)")
 	fl.StringArrayVar(&f.Patches, "config-patch", nil, "patch applied to every machine config (@file or inline); repeatable")
@@ -104,55 +104,80 @@ func (f *clusterCreateFlags) check() (clusterLayout, error) {
 		return clusterLayout{}, err
 	}
 	return clusterLayout{name: f.Name, subnet: subnet.Masked(), controlPlanes: f.ControlPlanes, workers: f.Workers,
-		cpus: f.CPUs, memoryMiB: f.MemoryMiB, image: f.Image, stateDir: dir}, nil
+		cpus: f.CPUs, memoryMiB: f.MemoryMiB, stateDir: dir}, nil
+}
+
+// createPlan is a cluster ready to be provisioned: its nodes with their
+// configs (also stored in the state directory) and the provisioner.
+type createPlan struct {
+	layout clusterLayout
+	nodes  []provision.NodeRequest
+	p      provision.Provisioner
+	in     *generate.Input
+	image  string
+}
+
+// plan checks the flags, picks the provisioner, generates the secrets
+// and configs and stores them in the new state directory.
+func (f *clusterCreateFlags) plan(ctx context.Context, warnOut io.Writer) (*createPlan, error) {
+	layout, err := f.check()
+	if err != nil {
+		return nil, err
+	}
+	patches, err := loadClusterPatches(f.Patches, f.PatchesCP, f.PatchesWorker)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(layout.stateDir); err == nil {
+		return nil, fmt.Errorf("cluster %s exists (%s): destroy it with `plinthctl cluster destroy --name %s`, or choose another --name",
+			f.Name, layout.stateDir, f.Name)
+	}
+	nodes, err := layout.nodeRequests()
+	if err != nil {
+		return nil, err
+	}
+	p, err := pickProvisioner(ctx, f.Provisioner)
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := newClusterSecrets()
+	if err != nil {
+		return nil, fmt.Errorf("generate secrets: %w", err)
+	}
+	in := &generate.Input{ClusterName: f.Name, Endpoint: "https://" + nodes[0].IP.String() + ":6443", Secrets: bundle}
+	if err := renderConfigs(in, nodes, patches, modeOf(p.Name()), warnOut); err != nil {
+		return nil, err
+	}
+	if err := writeClusterFiles(layout.stateDir, bundle, nodes); err != nil {
+		return nil, err
+	}
+	image := f.Image
+	if image == "" {
+		image = provisionerImages[p.Name()]
+	}
+	return &createPlan{layout: layout, nodes: nodes, p: p, in: in, image: image}, nil
 }
 
 func (f *clusterCreateFlags) run(cmd *cobra.Command, g *globalFlags) (err error) {
 	start := nowFunc()
 	out := cmd.OutOrStdout()
-	layout, err := f.check()
-	if err != nil {
-		return err
-	}
-	patches, err := loadClusterPatches(f.Patches, f.PatchesCP, f.PatchesWorker)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(layout.stateDir); err == nil {
-		return fmt.Errorf("cluster %s exists (%s): destroy it with `plinthctl cluster destroy --name %s`, or choose another --name",
-			f.Name, layout.stateDir, f.Name)
-	}
-	nodes, err := layout.nodeRequests()
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p, err := pickProvisioner(ctx, f.Provisioner)
+	plan, err := f.plan(ctx, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
-	bundle, err := newClusterSecrets()
-	if err != nil {
-		return fmt.Errorf("generate secrets: %w", err)
-	}
-	in := &generate.Input{ClusterName: f.Name, Endpoint: "https://" + nodes[0].IP.String() + ":6443", Secrets: bundle}
-	if err := renderConfigs(in, nodes, patches, modeOf(p.Name()), cmd.ErrOrStderr()); err != nil {
-		return err
-	}
-	if err := writeClusterFiles(layout.stateDir, bundle, nodes); err != nil {
-		return err
-	}
+	p := plan.p
 	fmt.Fprintf(out, "creating cluster %s with %s: %s, %s (state in %s)\n", f.Name, p.Name(),
-		plural(f.ControlPlanes, "control plane"), plural(f.Workers, "worker"), layout.stateDir)
+		plural(f.ControlPlanes, "control plane"), plural(f.Workers, "worker"), plan.layout.stateDir)
 
 	ctx, cancel := context.WithTimeout(ctx, f.WaitTimeout)
 	defer cancel()
 	cluster, err := p.Create(ctx, provision.ClusterRequest{
-		Name: f.Name, Network: layout.subnet, Nodes: nodes, Image: f.Image, StateDir: layout.stateDir,
+		Name: f.Name, Network: plan.layout.subnet, Nodes: plan.nodes, Image: plan.image, StateDir: plan.layout.stateDir,
 	}, out)
 	if err != nil {
-		_ = os.RemoveAll(layout.stateDir)
+		_ = os.RemoveAll(plan.layout.stateDir)
 		return fmt.Errorf("create cluster %s: %w", f.Name, err)
 	}
 	defer func() {
@@ -165,7 +190,7 @@ func (f *clusterCreateFlags) run(cmd *cobra.Command, g *globalFlags) (err error)
 			}
 		}
 	}()
-	return f.finish(ctx, cmd, g, in, cluster, start)
+	return f.finish(ctx, cmd, g, plan.in, cluster, start)
 }
 
 // finish waits for the nodes over mutual TLS, merges the context and says

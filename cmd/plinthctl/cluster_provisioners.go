@@ -25,6 +25,12 @@ var provisionerModes = map[string]validation.Mode{
 	docker.Name: validation.ModeContainer,
 }
 
+// provisionerImages is each provisioner's node image when --image is not
+// given.
+var provisionerImages = map[string]string{
+	docker.Name: "plinth/node:latest",
+}
+
 // dockerPingTimeout bounds the check that a Docker daemon answers.
 const dockerPingTimeout = 3 * time.Second
 

@@ -80,12 +80,14 @@ func clusterEnv(t *testing.T) (*fakeProvisioner, *fakeNode, string) {
 	p := &fakeProvisioner{endpoint: f.Addr}
 	provisioners["fake"] = func() (provision.Provisioner, error) { return p, nil }
 	provisionerModes["fake"] = validation.ModeContainer
+	provisionerImages["fake"] = "fake/node:1"
 	oldSecrets, oldPoll := newClusterSecrets, clusterPollInterval
 	newClusterSecrets = func() (*secrets.Bundle, error) { return sharedFakePKI(t).Bundle, nil }
 	clusterPollInterval = 10 * time.Millisecond
 	t.Cleanup(func() {
 		delete(provisioners, "fake")
 		delete(provisionerModes, "fake")
+		delete(provisionerImages, "fake")
 		newClusterSecrets, clusterPollInterval = oldSecrets, oldPoll
 	})
 	t.Setenv("PLINTH_CLUSTERS", filepath.Join(f.dir, "clusters"))
@@ -124,7 +126,7 @@ func TestClusterCreateShowDestroy(t *testing.T) {
 		"demo-worker-1 worker 10.5.0.3 1.5 1024",
 		"demo-worker-2 worker 10.5.0.4 1.5 1024",
 	}
-	if !slices.Equal(names, want) || req.Network != netip.MustParsePrefix("10.5.0.0/24") || req.Image != "plinth/node:latest" {
+	if !slices.Equal(names, want) || req.Network != netip.MustParsePrefix("10.5.0.0/24") || req.Image != "fake/node:1" {
 		t.Errorf("request nodes %q network %s image %s", names, req.Network, req.Image)
 	}
 	for _, file := range []string{"secrets.yaml", "demo-worker-1.yaml", "plinthconfig", "cluster.json"} {

@@ -76,10 +76,10 @@ type Options struct {
 	// Apply delivers configs; the node API client in maintenance mode
 	// when nil.
 	Apply ApplyFunc
-	// CacheFile keeps the privileges decision ("" with NoCache: none);
-	// PrivilegesCacheFile in the clusters directory by default.
+	// CacheFile keeps the privileges decision; PrivilegesCacheFile in the
+	// clusters directory when empty.
 	CacheFile string
-	// NoCache disables the privileges cache.
+	// NoCache disables the privileges cache: every Create probes.
 	NoCache bool
 	// HostCaps returns the host's capability bounding set and last
 	// capability; read from /proc when nil.
