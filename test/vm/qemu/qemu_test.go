@@ -75,3 +75,14 @@ func TestParseBoot(t *testing.T) {
 		t.Fatal("a boot without the maintenance line parsed")
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	stat := "4242 (qemu-system-x86) S 1 4242 4242 0 -1 4194560 5000 0 0 0 250 30 0 0 20 0 5 0 100 0 0"
+	got, err := parseStatCPU(stat)
+	if err != nil || got != 2800*time.Millisecond {
+		t.Fatalf("got %v, %v; want 2.8s", got, err)
+	}
+	if _, err := parseStatCPU("garbage"); err == nil {
+		t.Fatal("garbage parsed")
+	}
+}
