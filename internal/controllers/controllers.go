@@ -99,9 +99,16 @@ func All(d Deps) []runtime.Controller {
 		ip = *d.KernelIP
 	}
 
+	metal := d.Netlink != nil && d.Mode != validation.ModeContainer
+
+	var watch network.WatchFunc
+	if metal {
+		watch = d.Netlink.Watch
+	}
+
 	all := []runtime.Controller{
 		config.MachineTypeController{},
-		&network.NodeAddressController{Addresses: d.Addresses, PollInterval: d.AddressPollInterval},
+		&network.NodeAddressController{Addresses: d.Addresses, PollInterval: d.AddressPollInterval, Watch: watch},
 		&network.HostnameController{
 			Root: d.Root, Mode: d.Mode, MachineID: d.MachineID, SetHostname: d.SetHostname, KernelHostname: ip.Hostname,
 		},
@@ -113,7 +120,7 @@ func All(d Deps) []runtime.Controller {
 		&kernel.SysctlController{Root: d.Root, Mode: d.Mode},
 	}
 
-	if d.Netlink == nil || d.Mode == validation.ModeContainer {
+	if !metal {
 		return all
 	}
 

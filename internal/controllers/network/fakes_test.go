@@ -2,11 +2,11 @@ package network_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/plinth-os/plinth/internal/sys/dhcp"
@@ -97,7 +97,7 @@ func (k *fakeKernel) Routes() ([]netlink.Route, error) {
 	return slices.Clone(k.routes), nil
 }
 
-var errUnreachable = errors.New("network is unreachable")
+var errUnreachable error = syscall.ENETUNREACH
 
 // AddRoute fails, as the kernel does, while no address of the link covers
 // the gateway.

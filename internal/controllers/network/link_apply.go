@@ -27,6 +27,10 @@ type LinkApplyController struct {
 	Links LinkSetter
 	// RetryInitial and RetryMax bound the backoff of failed changes.
 	RetryInitial, RetryMax time.Duration
+
+	// asked holds what was asked of each link and not yet seen in its
+	// status ("up", "mtu 1400"), so that it is logged once.
+	asked map[string]string
 }
 
 // Name implements runtime.Controller.
@@ -45,6 +49,9 @@ func (*LinkApplyController) Outputs() []runtime.Output { return nil }
 
 // Run implements runtime.Controller.
 func (c *LinkApplyController) Run(ctx context.Context, r runtime.ControllerRuntime, logger *slog.Logger) error {
+	if c.asked == nil {
+		c.asked = map[string]string{}
+	}
 	retry := newRetryTimer(c.RetryInitial, c.RetryMax)
 	defer retry.stop()
 	logged := map[string]string{} // link → last error logged
@@ -93,13 +100,27 @@ func (c *LinkApplyController) apply(s network.LinkSpecSpec, st network.LinkStatu
 		if err := c.Links.SetMTU(s.Name, s.MTU); err != nil {
 			return fmt.Errorf("link %s: %w", s.Name, err)
 		}
-		logger.Info("link MTU set", "link", s.Name, "mtu", s.MTU)
+		c.logOnce(logger, s.Name+" mtu", fmt.Sprint(s.MTU), "link MTU set", "link", s.Name, "mtu", s.MTU)
+	} else {
+		delete(c.asked, s.Name+" mtu")
 	}
 	if s.Up && !st.Up {
 		if err := c.Links.SetUp(s.Name); err != nil {
 			return fmt.Errorf("link %s: %w", s.Name, err)
 		}
-		logger.Info("link up", "link", s.Name)
+		c.logOnce(logger, s.Name+" up", "up", "link up", "link", s.Name)
+	} else {
+		delete(c.asked, s.Name+" up")
 	}
 	return nil
+}
+
+// logOnce logs a change until the link's status shows it (the status
+// lags behind: the same change may be asked again meanwhile).
+func (c *LinkApplyController) logOnce(logger *slog.Logger, key, value, msg string, args ...any) {
+	if c.asked[key] == value {
+		return
+	}
+	c.asked[key] = value
+	logger.Info(msg, args...)
 }

@@ -55,7 +55,7 @@ func TestNetlinkInNamespace(t *testing.T) {
 		&network.AddressApplyController{Addresses: h, RetryInitial: 10 * time.Millisecond},
 		&network.RouteApplyController{Routes: h, RetryInitial: 10 * time.Millisecond},
 		&network.DHCPController{Open: open, RetryInitial: 100 * time.Millisecond},
-		&network.NodeAddressController{Addresses: h.NodeAddresses, PollInterval: 50 * time.Millisecond},
+		&network.NodeAddressController{Addresses: h.NodeAddresses, PollInterval: time.Hour, Watch: h.Watch},
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	harness.Run(ctx, t)

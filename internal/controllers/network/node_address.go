@@ -18,13 +18,16 @@ const DefaultAddressPollInterval = 5 * time.Second
 // NodeAddressController polls the node's addresses and publishes the
 // usable ones (see NormalizeAddresses) as the NodeAddresses resource,
 // written only when the set changes. It has no inputs: it wakes on its own
-// timer. A failed poll is logged and keeps the last known addresses.
+// timer, and on Watch's notifications when set (metal: netlink). A failed
+// poll is logged and keeps the last known addresses.
 type NodeAddressController struct {
 	// Addresses returns the node's current addresses; nil publishes an
 	// empty set once and never polls.
 	Addresses func() ([]netip.Prefix, error)
 	// PollInterval is the time between polls (default 5s).
 	PollInterval time.Duration
+	// Watch, when set, wakes the controller when addresses change.
+	Watch WatchFunc
 }
 
 // Name implements runtime.Controller.
@@ -48,6 +51,11 @@ func (c *NodeAddressController) Run(ctx context.Context, r runtime.ControllerRun
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
 
+	notify := make(chan struct{}, 1)
+	stop := startWatch(ctx, c.Watch, notify, logger)
+
+	defer stop()
+
 	var last []string // nil until the first successful publication
 
 	for {
@@ -55,6 +63,7 @@ func (c *NodeAddressController) Run(ctx context.Context, r runtime.ControllerRun
 		case <-ctx.Done():
 			return nil
 		case <-r.EventCh():
+		case <-notify:
 		case <-timer.C:
 		}
 

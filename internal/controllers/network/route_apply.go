@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/plinth-os/plinth/internal/runtime"
@@ -35,8 +36,8 @@ func keyOf(r netlink.Route) routeKey {
 // it adds the missing routes (protocol dhcp or static after their origin)
 // and removes the routes it added once no spec wants them. Routes it did
 // not add are never removed. A route whose gateway is not reachable yet
-// (its address is still being added) fails and is retried with backoff,
-// as is any other failure.
+// (ENETUNREACH: its address is still being added) is retried with backoff
+// quietly; any other failure is logged and retried.
 type RouteApplyController struct {
 	// Routes reads and changes the routes.
 	Routes RouteHandle
@@ -86,7 +87,7 @@ func (c *RouteApplyController) Run(ctx context.Context, r runtime.ControllerRunt
 			return err
 		}
 		err = c.reconcile(desiredRoutes(specs), linkNames(links), logger)
-		if err != nil && err.Error() != lastErr {
+		if err != nil && !errors.Is(err, errPending) && err.Error() != lastErr {
 			logger.Warn("route changes failed (retrying)", "error", err)
 		}
 		lastErr = ""
@@ -128,11 +129,20 @@ func (c *RouteApplyController) reconcile(want map[routeKey]netlink.Route, links 
 		present[keyOf(r)] = true
 	}
 	var errs []error
+	pending := false
 	for k, r := range want {
 		if !links[k.link] || present[k] {
 			continue
 		}
-		if err := c.Routes.AddRoute(r); err != nil {
+		err := c.Routes.AddRoute(r)
+		if errors.Is(err, syscall.ENETUNREACH) {
+			// The gateway's subnet is not on the link yet: its address
+			// is being added. Not worth a warning; retried with backoff.
+			logger.Debug("route waits for its gateway to be reachable", "error", err)
+			pending = true
+			continue
+		}
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -152,5 +162,11 @@ func (c *RouteApplyController) reconcile(want map[routeKey]netlink.Route, links 
 		}
 		delete(c.added, k)
 	}
+	if pending && len(errs) == 0 {
+		return errPending
+	}
 	return errors.Join(errs...)
 }
+
+// errPending makes Run retry without logging a failure.
+var errPending = errors.New("routes wait for their gateways")

@@ -31,7 +31,7 @@ type Handle struct {
 
 // Open returns a handle on the caller's network namespace.
 func Open() (*Handle, error) {
-	h, err := nl.NewHandle()
+	h, err := nl.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
@@ -41,7 +41,7 @@ func Open() (*Handle, error) {
 // OpenIn returns a handle on the namespace ns. Links are physical there
 // only when they are plain devices (sysfs shows the caller's namespace).
 func OpenIn(ns netns.NsHandle) (*Handle, error) {
-	h, err := nl.NewHandleAt(ns)
+	h, err := nl.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
