@@ -182,6 +182,7 @@ func (f *clusterCreateFlags) run(cmd *cobra.Command, g *globalFlags) (err error)
 	}
 	defer func() {
 		if err != nil {
+			err = withNodeStates(ctx, p, cluster, err)
 			fmt.Fprintf(out, "removing cluster %s\n", f.Name)
 			dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer dcancel()
@@ -242,4 +243,29 @@ func nodeSummaries(c *provision.Cluster) []string {
 		out[i] = fmt.Sprintf("%s %s", n.Name, n.IP)
 	}
 	return out
+}
+
+// withNodeStates adds to err the nodes that no longer run, when the
+// provisioner can tell.
+func withNodeStates(ctx context.Context, p provision.Provisioner, c *provision.Cluster, err error) error {
+	sr, ok := p.(provision.StateReader)
+	if !ok {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	states, serr := sr.NodeStates(sctx, c)
+	if serr != nil {
+		return err
+	}
+	var down []string
+	for _, n := range c.Nodes {
+		if s := states[n.Name]; s != "running" {
+			down = append(down, n.Name+" is "+s)
+		}
+	}
+	if len(down) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, strings.Join(down, ", "))
 }

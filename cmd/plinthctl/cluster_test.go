@@ -28,6 +28,7 @@ type fakeProvisioner struct {
 	requests  []provision.ClusterRequest
 	destroyed []string
 	fail      error
+	down      map[string]string // node states other than running
 }
 
 func (p *fakeProvisioner) Name() string { return "fake" }
@@ -64,9 +65,14 @@ func (p *fakeProvisioner) Destroy(_ context.Context, name string, progress io.Wr
 }
 
 func (p *fakeProvisioner) NodeStates(_ context.Context, c *provision.Cluster) (map[string]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	out := map[string]string{}
 	for _, n := range c.Nodes {
 		out[n.Name] = "running"
+		if s, ok := p.down[n.Name]; ok {
+			out[n.Name] = s
+		}
 	}
 	return out, nil
 }
@@ -179,8 +185,9 @@ func TestClusterCreateFailuresLeaveNothing(t *testing.T) {
 	t.Run("a node never answers", func(t *testing.T) {
 		p, f, config := clusterEnv(t)
 		f.failing["10.5.0.3"] = "dial 10.5.0.3:50000: connect: connection refused"
+		p.down = map[string]string{"plinth-worker-1": "exited"}
 		out, _, err := runCLI(t, "--plinthconfig", config, "cluster", "create", "--provisioner", "fake", "--wait-timeout", "300ms")
-		if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "(plinth-worker-1 is exited)") {
 			t.Fatalf("create = %v\n%s", err, out)
 		}
 		if !slices.Equal(p.destroyed, []string{"plinth"}) {

@@ -144,6 +144,8 @@ func (p *Provisioner) NodeStates(ctx context.Context, c *provision.Cluster) (map
 			states[n.Name] = "missing"
 		case err != nil:
 			return nil, err
+		case info.State.OOMKilled:
+			states[n.Name] = info.State.Status + " (out of memory: give nodes more with --memory)"
 		default:
 			states[n.Name] = info.State.Status
 		}

@@ -97,10 +97,12 @@ type ContainerJSON struct {
 // ContainerState is the run state of a container.
 type ContainerState struct {
 	// Status is created, running, paused, restarting, removing, exited or dead.
-	Status   string
-	Running  bool
-	ExitCode int
-	Error    string
+	Status  string
+	Running bool
+	// OOMKilled is true when the kernel killed it for its memory limit.
+	OOMKilled bool
+	ExitCode  int
+	Error     string
 }
 
 // ContainerConfig is the part of a container's configuration Plinth reads.
