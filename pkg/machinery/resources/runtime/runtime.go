@@ -77,6 +77,7 @@ func NewService(id string) *Service {
 
 // Definitions of this package's types.
 var Definitions = []resource.Definition{
+	ServiceConfigDefinition,
 	{
 		Type: MachineStatusType, DefaultNamespace: NamespaceName,
 		Aliases: []string{"machinestatus", "ms"},

@@ -1,0 +1,71 @@
+package runtime
+
+import "github.com/plinth-os/plinth/pkg/machinery/resource"
+
+// ServiceConfigType is the type of ServiceConfig resources.
+const ServiceConfigType = "ServiceConfigs.runtime.plinth.dev"
+
+// ServiceConfigSpec is how a controller asks machined to run a program as a
+// supervised service: machined's service reconciler loads, starts,
+// restarts (when the spec changes) and stops services to match the
+// ServiceConfig resources. The resource id is the service id.
+//
+//	controller ──writes──▶ ServiceConfig ──reconciler──▶ supervisor ──▶ process
+//	                                                          └──▶ Service (status)
+type ServiceConfigSpec struct {
+	// Args is the program and its arguments; Args[0] is an absolute path on
+	// the node (joined to machined's root in container mode and tests).
+	Args []string `json:"args"`
+	// Env is the program's environment, KEY=VALUE; the machine's
+	// Environment (machine.env) is added.
+	Env []string `json:"env,omitempty"`
+	// WorkingDir is the program's working directory (a node path).
+	WorkingDir string `json:"workingDir,omitempty"`
+	// DependsOn are services that must be running (and healthy when they
+	// have a health check) first.
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// WaitFiles are node paths that must exist before the service starts.
+	WaitFiles []string `json:"waitFiles,omitempty"`
+	// HealthCheck, when set, decides the service's health.
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
+	// Restart is always (default), on-failure or never.
+	Restart string `json:"restart,omitempty"`
+	// ConfigHash changes when the files the program reads change; a new
+	// hash restarts the service even if Args did not change.
+	ConfigHash string `json:"configHash,omitempty"`
+	// MemoryMax limits the service's memory in bytes (0: none); applied
+	// where the service has its own cgroup.
+	MemoryMax int64 `json:"memoryMax,omitempty"`
+	// OOMScoreAdj is the program's OOM score adjustment (0: inherit).
+	OOMScoreAdj int `json:"oomScoreAdj,omitempty"`
+}
+
+// HealthCheck probes a service. Exactly one of URL and TCP is set.
+type HealthCheck struct {
+	// URL is probed with GET; any 2xx answer is healthy.
+	URL string `json:"url,omitempty"`
+	// CAFile verifies an https URL (node path); Insecure skips verification.
+	CAFile   string `json:"caFile,omitempty"`
+	Insecure bool   `json:"insecure,omitempty"`
+	// CertFile and KeyFile are a client certificate for the probe (node paths).
+	CertFile string `json:"certFile,omitempty"`
+	KeyFile  string `json:"keyFile,omitempty"`
+	// TCP is a host:port that must accept connections.
+	TCP string `json:"tcp,omitempty"`
+	// IntervalSeconds between probes (default 5).
+	IntervalSeconds int `json:"intervalSeconds,omitempty"`
+}
+
+// ServiceConfig asks machined to run a service.
+type ServiceConfig = resource.Typed[ServiceConfigSpec]
+
+// NewServiceConfig returns a ServiceConfig for the service id.
+func NewServiceConfig(id string) *ServiceConfig {
+	return resource.NewTyped(NamespaceName, ServiceConfigType, id, ServiceConfigSpec{})
+}
+
+// ServiceConfigDefinition describes ServiceConfig resources.
+var ServiceConfigDefinition = resource.Definition{
+	Type: ServiceConfigType, DefaultNamespace: NamespaceName, Aliases: []string{"serviceconfig", "svcconfig"},
+	PrintColumns: []resource.Column{{Name: "Program", JSONPath: "{.spec.args[0]}"}},
+}
