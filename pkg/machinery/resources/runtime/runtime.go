@@ -77,7 +77,6 @@ func NewService(id string) *Service {
 
 // Definitions of this package's types.
 var Definitions = []resource.Definition{
-	ServiceConfigDefinition,
 	{
 		Type: MachineStatusType, DefaultNamespace: NamespaceName,
 		Aliases: []string{"machinestatus", "ms"},
@@ -95,4 +94,5 @@ var Definitions = []resource.Definition{
 			{Name: "Healthy", JSONPath: "{.spec.healthy}"},
 		},
 	},
+	ServiceConfigDefinition,
 }
