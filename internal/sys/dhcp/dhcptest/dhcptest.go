@@ -27,11 +27,16 @@ type Options struct {
 	Server netip.Addr
 	// Address is the address offered, with the subnet's prefix length.
 	Address netip.Prefix
-	// Router, DNS, NTP, Hostname and Domain are offered when set.
-	Router   netip.Addr
-	DNS, NTP []netip.Addr
+	// Router is offered when set.
+	Router netip.Addr
+	// DNS is offered when set.
+	DNS []netip.Addr
+	// NTP is offered when set.
+	NTP []netip.Addr
+	// Hostname is offered when set.
 	Hostname string
-	Domain   string
+	// Domain is offered when set.
+	Domain string
 	// Lease is the lease time (default 1h); T1 and T2 default to half and
 	// seven eighths of it.
 	Lease, T1, T2 time.Duration

@@ -158,9 +158,11 @@ type DHCPLeaseSpec struct {
 	NTP []string `json:"ntp,omitempty"`
 	// Acquired is when the lease was granted or last renewed.
 	Acquired time.Time `json:"acquired"`
-	// Renew (T1), Rebind (T2) and Expires are the lease's deadlines.
-	Renew   time.Time `json:"renew"`
-	Rebind  time.Time `json:"rebind"`
+	// Renew is when renewing starts (T1).
+	Renew time.Time `json:"renew"`
+	// Rebind is when rebinding starts (T2).
+	Rebind time.Time `json:"rebind"`
+	// Expires is when the lease ends.
 	Expires time.Time `json:"expires"`
 }
 
