@@ -3709,6 +3709,1541 @@ func (x *ResetResponse) GetMessages() []*Reset {
 	return nil
 }
 
+type EtcdMemberListRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// query_local answers from the local member without a quorum read.
+	QueryLocal    bool `protobuf:"varint,1,opt,name=query_local,json=queryLocal,proto3" json:"query_local,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdMemberListRequest) Reset() {
+	*x = EtcdMemberListRequest{}
+	mi := &file_machine_machine_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdMemberListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdMemberListRequest) ProtoMessage() {}
+
+func (x *EtcdMemberListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdMemberListRequest.ProtoReflect.Descriptor instead.
+func (*EtcdMemberListRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *EtcdMemberListRequest) GetQueryLocal() bool {
+	if x != nil {
+		return x.QueryLocal
+	}
+	return false
+}
+
+type EtcdMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// hostname is the member's name (the node's hostname).
+	Hostname      string   `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	PeerUrls      []string `protobuf:"bytes,3,rep,name=peer_urls,json=peerUrls,proto3" json:"peer_urls,omitempty"`
+	ClientUrls    []string `protobuf:"bytes,4,rep,name=client_urls,json=clientUrls,proto3" json:"client_urls,omitempty"`
+	IsLearner     bool     `protobuf:"varint,5,opt,name=is_learner,json=isLearner,proto3" json:"is_learner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdMember) Reset() {
+	*x = EtcdMember{}
+	mi := &file_machine_machine_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdMember) ProtoMessage() {}
+
+func (x *EtcdMember) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdMember.ProtoReflect.Descriptor instead.
+func (*EtcdMember) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *EtcdMember) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *EtcdMember) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *EtcdMember) GetPeerUrls() []string {
+	if x != nil {
+		return x.PeerUrls
+	}
+	return nil
+}
+
+func (x *EtcdMember) GetClientUrls() []string {
+	if x != nil {
+		return x.ClientUrls
+	}
+	return nil
+}
+
+func (x *EtcdMember) GetIsLearner() bool {
+	if x != nil {
+		return x.IsLearner
+	}
+	return false
+}
+
+type EtcdMembers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Members       []*EtcdMember          `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdMembers) Reset() {
+	*x = EtcdMembers{}
+	mi := &file_machine_machine_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdMembers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdMembers) ProtoMessage() {}
+
+func (x *EtcdMembers) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdMembers.ProtoReflect.Descriptor instead.
+func (*EtcdMembers) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *EtcdMembers) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *EtcdMembers) GetMembers() []*EtcdMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+type EtcdMemberListResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*EtcdMembers         `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdMemberListResponse) Reset() {
+	*x = EtcdMemberListResponse{}
+	mi := &file_machine_machine_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdMemberListResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdMemberListResponse) ProtoMessage() {}
+
+func (x *EtcdMemberListResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdMemberListResponse.ProtoReflect.Descriptor instead.
+func (*EtcdMemberListResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *EtcdMemberListResponse) GetMessages() []*EtcdMembers {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type EtcdMemberStatus struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MemberId        uint64                 `protobuf:"varint,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	ProtocolVersion string                 `protobuf:"bytes,2,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
+	// db_size is the database's size on disk, db_size_in_use the part in use.
+	DbSize           int64    `protobuf:"varint,3,opt,name=db_size,json=dbSize,proto3" json:"db_size,omitempty"`
+	DbSizeInUse      int64    `protobuf:"varint,4,opt,name=db_size_in_use,json=dbSizeInUse,proto3" json:"db_size_in_use,omitempty"`
+	Leader           uint64   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	RaftIndex        uint64   `protobuf:"varint,6,opt,name=raft_index,json=raftIndex,proto3" json:"raft_index,omitempty"`
+	RaftTerm         uint64   `protobuf:"varint,7,opt,name=raft_term,json=raftTerm,proto3" json:"raft_term,omitempty"`
+	RaftAppliedIndex uint64   `protobuf:"varint,8,opt,name=raft_applied_index,json=raftAppliedIndex,proto3" json:"raft_applied_index,omitempty"`
+	Errors           []string `protobuf:"bytes,9,rep,name=errors,proto3" json:"errors,omitempty"`
+	IsLearner        bool     `protobuf:"varint,10,opt,name=is_learner,json=isLearner,proto3" json:"is_learner,omitempty"`
+	StorageVersion   string   `protobuf:"bytes,11,opt,name=storage_version,json=storageVersion,proto3" json:"storage_version,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *EtcdMemberStatus) Reset() {
+	*x = EtcdMemberStatus{}
+	mi := &file_machine_machine_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdMemberStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdMemberStatus) ProtoMessage() {}
+
+func (x *EtcdMemberStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdMemberStatus.ProtoReflect.Descriptor instead.
+func (*EtcdMemberStatus) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *EtcdMemberStatus) GetMemberId() uint64 {
+	if x != nil {
+		return x.MemberId
+	}
+	return 0
+}
+
+func (x *EtcdMemberStatus) GetProtocolVersion() string {
+	if x != nil {
+		return x.ProtocolVersion
+	}
+	return ""
+}
+
+func (x *EtcdMemberStatus) GetDbSize() int64 {
+	if x != nil {
+		return x.DbSize
+	}
+	return 0
+}
+
+func (x *EtcdMemberStatus) GetDbSizeInUse() int64 {
+	if x != nil {
+		return x.DbSizeInUse
+	}
+	return 0
+}
+
+func (x *EtcdMemberStatus) GetLeader() uint64 {
+	if x != nil {
+		return x.Leader
+	}
+	return 0
+}
+
+func (x *EtcdMemberStatus) GetRaftIndex() uint64 {
+	if x != nil {
+		return x.RaftIndex
+	}
+	return 0
+}
+
+func (x *EtcdMemberStatus) GetRaftTerm() uint64 {
+	if x != nil {
+		return x.RaftTerm
+	}
+	return 0
+}
+
+func (x *EtcdMemberStatus) GetRaftAppliedIndex() uint64 {
+	if x != nil {
+		return x.RaftAppliedIndex
+	}
+	return 0
+}
+
+func (x *EtcdMemberStatus) GetErrors() []string {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+func (x *EtcdMemberStatus) GetIsLearner() bool {
+	if x != nil {
+		return x.IsLearner
+	}
+	return false
+}
+
+func (x *EtcdMemberStatus) GetStorageVersion() string {
+	if x != nil {
+		return x.StorageVersion
+	}
+	return ""
+}
+
+type EtcdStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	MemberStatus  *EtcdMemberStatus      `protobuf:"bytes,2,opt,name=member_status,json=memberStatus,proto3" json:"member_status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdStatus) Reset() {
+	*x = EtcdStatus{}
+	mi := &file_machine_machine_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdStatus) ProtoMessage() {}
+
+func (x *EtcdStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdStatus.ProtoReflect.Descriptor instead.
+func (*EtcdStatus) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *EtcdStatus) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *EtcdStatus) GetMemberStatus() *EtcdMemberStatus {
+	if x != nil {
+		return x.MemberStatus
+	}
+	return nil
+}
+
+type EtcdStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*EtcdStatus          `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdStatusResponse) Reset() {
+	*x = EtcdStatusResponse{}
+	mi := &file_machine_machine_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdStatusResponse) ProtoMessage() {}
+
+func (x *EtcdStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdStatusResponse.ProtoReflect.Descriptor instead.
+func (*EtcdStatusResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *EtcdStatusResponse) GetMessages() []*EtcdStatus {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type EtcdSnapshotRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdSnapshotRequest) Reset() {
+	*x = EtcdSnapshotRequest{}
+	mi := &file_machine_machine_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdSnapshotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdSnapshotRequest) ProtoMessage() {}
+
+func (x *EtcdSnapshotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdSnapshotRequest.ProtoReflect.Descriptor instead.
+func (*EtcdSnapshotRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{64}
+}
+
+type EtcdRemoveMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// member_id is the id of the member to remove (see EtcdMemberList).
+	MemberId      uint64 `protobuf:"varint,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdRemoveMemberRequest) Reset() {
+	*x = EtcdRemoveMemberRequest{}
+	mi := &file_machine_machine_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdRemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdRemoveMemberRequest) ProtoMessage() {}
+
+func (x *EtcdRemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdRemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*EtcdRemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *EtcdRemoveMemberRequest) GetMemberId() uint64 {
+	if x != nil {
+		return x.MemberId
+	}
+	return 0
+}
+
+type EtcdRemoveMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdRemoveMember) Reset() {
+	*x = EtcdRemoveMember{}
+	mi := &file_machine_machine_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdRemoveMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdRemoveMember) ProtoMessage() {}
+
+func (x *EtcdRemoveMember) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdRemoveMember.ProtoReflect.Descriptor instead.
+func (*EtcdRemoveMember) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *EtcdRemoveMember) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+type EtcdRemoveMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*EtcdRemoveMember    `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdRemoveMemberResponse) Reset() {
+	*x = EtcdRemoveMemberResponse{}
+	mi := &file_machine_machine_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdRemoveMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdRemoveMemberResponse) ProtoMessage() {}
+
+func (x *EtcdRemoveMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdRemoveMemberResponse.ProtoReflect.Descriptor instead.
+func (*EtcdRemoveMemberResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *EtcdRemoveMemberResponse) GetMessages() []*EtcdRemoveMember {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type EtcdLeaveClusterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdLeaveClusterRequest) Reset() {
+	*x = EtcdLeaveClusterRequest{}
+	mi := &file_machine_machine_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdLeaveClusterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdLeaveClusterRequest) ProtoMessage() {}
+
+func (x *EtcdLeaveClusterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdLeaveClusterRequest.ProtoReflect.Descriptor instead.
+func (*EtcdLeaveClusterRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{68}
+}
+
+type EtcdLeaveCluster struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdLeaveCluster) Reset() {
+	*x = EtcdLeaveCluster{}
+	mi := &file_machine_machine_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdLeaveCluster) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdLeaveCluster) ProtoMessage() {}
+
+func (x *EtcdLeaveCluster) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdLeaveCluster.ProtoReflect.Descriptor instead.
+func (*EtcdLeaveCluster) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *EtcdLeaveCluster) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+type EtcdLeaveClusterResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*EtcdLeaveCluster    `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdLeaveClusterResponse) Reset() {
+	*x = EtcdLeaveClusterResponse{}
+	mi := &file_machine_machine_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdLeaveClusterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdLeaveClusterResponse) ProtoMessage() {}
+
+func (x *EtcdLeaveClusterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdLeaveClusterResponse.ProtoReflect.Descriptor instead.
+func (*EtcdLeaveClusterResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *EtcdLeaveClusterResponse) GetMessages() []*EtcdLeaveCluster {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type EtcdDefragment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdDefragment) Reset() {
+	*x = EtcdDefragment{}
+	mi := &file_machine_machine_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdDefragment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdDefragment) ProtoMessage() {}
+
+func (x *EtcdDefragment) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdDefragment.ProtoReflect.Descriptor instead.
+func (*EtcdDefragment) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *EtcdDefragment) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+type EtcdDefragmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*EtcdDefragment      `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdDefragmentResponse) Reset() {
+	*x = EtcdDefragmentResponse{}
+	mi := &file_machine_machine_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdDefragmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdDefragmentResponse) ProtoMessage() {}
+
+func (x *EtcdDefragmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdDefragmentResponse.ProtoReflect.Descriptor instead.
+func (*EtcdDefragmentResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *EtcdDefragmentResponse) GetMessages() []*EtcdDefragment {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type ImageListRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// namespace is containerd's namespace (default k8s.io).
+	Namespace     string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageListRequest) Reset() {
+	*x = ImageListRequest{}
+	mi := &file_machine_machine_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageListRequest) ProtoMessage() {}
+
+func (x *ImageListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageListRequest.ProtoReflect.Descriptor instead.
+func (*ImageListRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *ImageListRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+type ImageInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// digest is the image's manifest (or index) digest.
+	Digest string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	// size is the size of the image's content in the content store.
+	Size          int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageInfo) Reset() {
+	*x = ImageInfo{}
+	mi := &file_machine_machine_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageInfo) ProtoMessage() {}
+
+func (x *ImageInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageInfo.ProtoReflect.Descriptor instead.
+func (*ImageInfo) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *ImageInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ImageInfo) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *ImageInfo) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *ImageInfo) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type ImageList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Images        []*ImageInfo           `protobuf:"bytes,2,rep,name=images,proto3" json:"images,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageList) Reset() {
+	*x = ImageList{}
+	mi := &file_machine_machine_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageList) ProtoMessage() {}
+
+func (x *ImageList) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageList.ProtoReflect.Descriptor instead.
+func (*ImageList) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *ImageList) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ImageList) GetImages() []*ImageInfo {
+	if x != nil {
+		return x.Images
+	}
+	return nil
+}
+
+type ImageListResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*ImageList           `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageListResponse) Reset() {
+	*x = ImageListResponse{}
+	mi := &file_machine_machine_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageListResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageListResponse) ProtoMessage() {}
+
+func (x *ImageListResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageListResponse.ProtoReflect.Descriptor instead.
+func (*ImageListResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *ImageListResponse) GetMessages() []*ImageList {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type ImageImportHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// namespace is containerd's namespace (default k8s.io).
+	Namespace     string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageImportHeader) Reset() {
+	*x = ImageImportHeader{}
+	mi := &file_machine_machine_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageImportHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageImportHeader) ProtoMessage() {}
+
+func (x *ImageImportHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageImportHeader.ProtoReflect.Descriptor instead.
+func (*ImageImportHeader) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *ImageImportHeader) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+type ImageImportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Request:
+	//
+	//	*ImageImportRequest_Header
+	//	*ImageImportRequest_Chunk
+	Request       isImageImportRequest_Request `protobuf_oneof:"request"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageImportRequest) Reset() {
+	*x = ImageImportRequest{}
+	mi := &file_machine_machine_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageImportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageImportRequest) ProtoMessage() {}
+
+func (x *ImageImportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageImportRequest.ProtoReflect.Descriptor instead.
+func (*ImageImportRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *ImageImportRequest) GetRequest() isImageImportRequest_Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *ImageImportRequest) GetHeader() *ImageImportHeader {
+	if x != nil {
+		if x, ok := x.Request.(*ImageImportRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *ImageImportRequest) GetChunk() *common.Data {
+	if x != nil {
+		if x, ok := x.Request.(*ImageImportRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isImageImportRequest_Request interface {
+	isImageImportRequest_Request()
+}
+
+type ImageImportRequest_Header struct {
+	Header *ImageImportHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type ImageImportRequest_Chunk struct {
+	Chunk *common.Data `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*ImageImportRequest_Header) isImageImportRequest_Request() {}
+
+func (*ImageImportRequest_Chunk) isImageImportRequest_Request() {}
+
+type ImageImport struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// images are the names of the images imported.
+	Images        []*ImageInfo `protobuf:"bytes,2,rep,name=images,proto3" json:"images,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageImport) Reset() {
+	*x = ImageImport{}
+	mi := &file_machine_machine_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageImport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageImport) ProtoMessage() {}
+
+func (x *ImageImport) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageImport.ProtoReflect.Descriptor instead.
+func (*ImageImport) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *ImageImport) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ImageImport) GetImages() []*ImageInfo {
+	if x != nil {
+		return x.Images
+	}
+	return nil
+}
+
+type ImageImportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*ImageImport         `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageImportResponse) Reset() {
+	*x = ImageImportResponse{}
+	mi := &file_machine_machine_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageImportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageImportResponse) ProtoMessage() {}
+
+func (x *ImageImportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageImportResponse.ProtoReflect.Descriptor instead.
+func (*ImageImportResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *ImageImportResponse) GetMessages() []*ImageImport {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type ContainersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// namespace is containerd's namespace (default k8s.io).
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Driver        common.ContainerDriver `protobuf:"varint,2,opt,name=driver,proto3,enum=plinth.common.ContainerDriver" json:"driver,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainersRequest) Reset() {
+	*x = ContainersRequest{}
+	mi := &file_machine_machine_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainersRequest) ProtoMessage() {}
+
+func (x *ContainersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainersRequest.ProtoReflect.Descriptor instead.
+func (*ContainersRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *ContainersRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ContainersRequest) GetDriver() common.ContainerDriver {
+	if x != nil {
+		return x.Driver
+	}
+	return common.ContainerDriver(0)
+}
+
+type ContainerInfo struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// id is the container's id: containerd's, or with CRI "pod/container".
+	Id     string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Image  string `protobuf:"bytes,3,opt,name=image,proto3" json:"image,omitempty"`
+	Pid    uint32 `protobuf:"varint,4,opt,name=pid,proto3" json:"pid,omitempty"`
+	Status string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	// pod_id is the pod's "namespace/name" (CRI only).
+	PodId string `protobuf:"bytes,6,opt,name=pod_id,json=podId,proto3" json:"pod_id,omitempty"`
+	// name is the Kubernetes container name (CRI only).
+	Name string `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
+	// internal_id is containerd's container id.
+	InternalId string `protobuf:"bytes,8,opt,name=internal_id,json=internalId,proto3" json:"internal_id,omitempty"`
+	// uid is the pod's uid (CRI only).
+	Uid string `protobuf:"bytes,9,opt,name=uid,proto3" json:"uid,omitempty"`
+	// restart_count is the container's attempt number (CRI only).
+	RestartCount uint32 `protobuf:"varint,10,opt,name=restart_count,json=restartCount,proto3" json:"restart_count,omitempty"`
+	// sandbox is true for a pod's sandbox (pause) container.
+	Sandbox       bool `protobuf:"varint,11,opt,name=sandbox,proto3" json:"sandbox,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerInfo) Reset() {
+	*x = ContainerInfo{}
+	mi := &file_machine_machine_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerInfo) ProtoMessage() {}
+
+func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerInfo.ProtoReflect.Descriptor instead.
+func (*ContainerInfo) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *ContainerInfo) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ContainerInfo) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ContainerInfo) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *ContainerInfo) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *ContainerInfo) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ContainerInfo) GetPodId() string {
+	if x != nil {
+		return x.PodId
+	}
+	return ""
+}
+
+func (x *ContainerInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ContainerInfo) GetInternalId() string {
+	if x != nil {
+		return x.InternalId
+	}
+	return ""
+}
+
+func (x *ContainerInfo) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *ContainerInfo) GetRestartCount() uint32 {
+	if x != nil {
+		return x.RestartCount
+	}
+	return 0
+}
+
+func (x *ContainerInfo) GetSandbox() bool {
+	if x != nil {
+		return x.Sandbox
+	}
+	return false
+}
+
+type Containers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Containers    []*ContainerInfo       `protobuf:"bytes,2,rep,name=containers,proto3" json:"containers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Containers) Reset() {
+	*x = Containers{}
+	mi := &file_machine_machine_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Containers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Containers) ProtoMessage() {}
+
+func (x *Containers) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Containers.ProtoReflect.Descriptor instead.
+func (*Containers) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *Containers) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *Containers) GetContainers() []*ContainerInfo {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+type ContainersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*Containers          `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainersResponse) Reset() {
+	*x = ContainersResponse{}
+	mi := &file_machine_machine_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainersResponse) ProtoMessage() {}
+
+func (x *ContainersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainersResponse.ProtoReflect.Descriptor instead.
+func (*ContainersResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{84}
+}
+
+func (x *ContainersResponse) GetMessages() []*Containers {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
 var File_machine_machine_proto protoreflect.FileDescriptor
 
 const file_machine_machine_proto_rawDesc = "" +
@@ -3976,7 +5511,110 @@ const file_machine_machine_proto_rawDesc = "" +
 	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\"B\n" +
 	"\rResetResponse\x121\n" +
-	"\bmessages\x18\x01 \x03(\v2\x15.plinth.machine.ResetR\bmessages2\xec\f\n" +
+	"\bmessages\x18\x01 \x03(\v2\x15.plinth.machine.ResetR\bmessages\"8\n" +
+	"\x15EtcdMemberListRequest\x12\x1f\n" +
+	"\vquery_local\x18\x01 \x01(\bR\n" +
+	"queryLocal\"\x95\x01\n" +
+	"\n" +
+	"EtcdMember\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x1b\n" +
+	"\tpeer_urls\x18\x03 \x03(\tR\bpeerUrls\x12\x1f\n" +
+	"\vclient_urls\x18\x04 \x03(\tR\n" +
+	"clientUrls\x12\x1d\n" +
+	"\n" +
+	"is_learner\x18\x05 \x01(\bR\tisLearner\"x\n" +
+	"\vEtcdMembers\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x124\n" +
+	"\amembers\x18\x02 \x03(\v2\x1a.plinth.machine.EtcdMemberR\amembers\"Q\n" +
+	"\x16EtcdMemberListResponse\x127\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1b.plinth.machine.EtcdMembersR\bmessages\"\xfa\x02\n" +
+	"\x10EtcdMemberStatus\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12)\n" +
+	"\x10protocol_version\x18\x02 \x01(\tR\x0fprotocolVersion\x12\x17\n" +
+	"\adb_size\x18\x03 \x01(\x03R\x06dbSize\x12#\n" +
+	"\x0edb_size_in_use\x18\x04 \x01(\x03R\vdbSizeInUse\x12\x16\n" +
+	"\x06leader\x18\x05 \x01(\x04R\x06leader\x12\x1d\n" +
+	"\n" +
+	"raft_index\x18\x06 \x01(\x04R\traftIndex\x12\x1b\n" +
+	"\traft_term\x18\a \x01(\x04R\braftTerm\x12,\n" +
+	"\x12raft_applied_index\x18\b \x01(\x04R\x10raftAppliedIndex\x12\x16\n" +
+	"\x06errors\x18\t \x03(\tR\x06errors\x12\x1d\n" +
+	"\n" +
+	"is_learner\x18\n" +
+	" \x01(\bR\tisLearner\x12'\n" +
+	"\x0fstorage_version\x18\v \x01(\tR\x0estorageVersion\"\x88\x01\n" +
+	"\n" +
+	"EtcdStatus\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x12E\n" +
+	"\rmember_status\x18\x02 \x01(\v2 .plinth.machine.EtcdMemberStatusR\fmemberStatus\"L\n" +
+	"\x12EtcdStatusResponse\x126\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1a.plinth.machine.EtcdStatusR\bmessages\"\x15\n" +
+	"\x13EtcdSnapshotRequest\"6\n" +
+	"\x17EtcdRemoveMemberRequest\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\"G\n" +
+	"\x10EtcdRemoveMember\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\"X\n" +
+	"\x18EtcdRemoveMemberResponse\x12<\n" +
+	"\bmessages\x18\x01 \x03(\v2 .plinth.machine.EtcdRemoveMemberR\bmessages\"\x19\n" +
+	"\x17EtcdLeaveClusterRequest\"G\n" +
+	"\x10EtcdLeaveCluster\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\"X\n" +
+	"\x18EtcdLeaveClusterResponse\x12<\n" +
+	"\bmessages\x18\x01 \x03(\v2 .plinth.machine.EtcdLeaveClusterR\bmessages\"E\n" +
+	"\x0eEtcdDefragment\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\"T\n" +
+	"\x16EtcdDefragmentResponse\x12:\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1e.plinth.machine.EtcdDefragmentR\bmessages\"0\n" +
+	"\x10ImageListRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"\x86\x01\n" +
+	"\tImageInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"s\n" +
+	"\tImageList\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x121\n" +
+	"\x06images\x18\x02 \x03(\v2\x19.plinth.machine.ImageInfoR\x06images\"J\n" +
+	"\x11ImageListResponse\x125\n" +
+	"\bmessages\x18\x01 \x03(\v2\x19.plinth.machine.ImageListR\bmessages\"1\n" +
+	"\x11ImageImportHeader\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"\x89\x01\n" +
+	"\x12ImageImportRequest\x12;\n" +
+	"\x06header\x18\x01 \x01(\v2!.plinth.machine.ImageImportHeaderH\x00R\x06header\x12+\n" +
+	"\x05chunk\x18\x02 \x01(\v2\x13.plinth.common.DataH\x00R\x05chunkB\t\n" +
+	"\arequest\"u\n" +
+	"\vImageImport\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x121\n" +
+	"\x06images\x18\x02 \x03(\v2\x19.plinth.machine.ImageInfoR\x06images\"N\n" +
+	"\x13ImageImportResponse\x127\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1b.plinth.machine.ImageImportR\bmessages\"i\n" +
+	"\x11ContainersRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x126\n" +
+	"\x06driver\x18\x02 \x01(\x0e2\x1e.plinth.common.ContainerDriverR\x06driver\"\x9a\x02\n" +
+	"\rContainerInfo\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
+	"\x05image\x18\x03 \x01(\tR\x05image\x12\x10\n" +
+	"\x03pid\x18\x04 \x01(\rR\x03pid\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x15\n" +
+	"\x06pod_id\x18\x06 \x01(\tR\x05podId\x12\x12\n" +
+	"\x04name\x18\a \x01(\tR\x04name\x12\x1f\n" +
+	"\vinternal_id\x18\b \x01(\tR\n" +
+	"internalId\x12\x10\n" +
+	"\x03uid\x18\t \x01(\tR\x03uid\x12#\n" +
+	"\rrestart_count\x18\n" +
+	" \x01(\rR\frestartCount\x12\x18\n" +
+	"\asandbox\x18\v \x01(\bR\asandbox\"\x80\x01\n" +
+	"\n" +
+	"Containers\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x12=\n" +
+	"\n" +
+	"containers\x18\x02 \x03(\v2\x1d.plinth.machine.ContainerInfoR\n" +
+	"containers\"L\n" +
+	"\x12ContainersResponse\x126\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1a.plinth.machine.ContainersR\bmessages2\xc1\x13\n" +
 	"\x0eMachineService\x12B\n" +
 	"\aVersion\x12\x16.google.protobuf.Empty\x1a\x1f.plinth.machine.VersionResponse\x12k\n" +
 	"\x12ApplyConfiguration\x12).plinth.machine.ApplyConfigurationRequest\x1a*.plinth.machine.ApplyConfigurationResponse\x12T\n" +
@@ -3999,7 +5637,20 @@ const file_machine_machine_proto_rawDesc = "" +
 	"\x04Copy\x12\x1b.plinth.machine.CopyRequest\x1a\x13.plinth.common.Data0\x01\x12G\n" +
 	"\x06Reboot\x12\x1d.plinth.machine.RebootRequest\x1a\x1e.plinth.machine.RebootResponse\x12M\n" +
 	"\bShutdown\x12\x1f.plinth.machine.ShutdownRequest\x1a .plinth.machine.ShutdownResponse\x12D\n" +
-	"\x05Reset\x12\x1c.plinth.machine.ResetRequest\x1a\x1d.plinth.machine.ResetResponseB)Z'github.com/plinth-os/plinth/api/machineb\x06proto3"
+	"\x05Reset\x12\x1c.plinth.machine.ResetRequest\x1a\x1d.plinth.machine.ResetResponse\x12_\n" +
+	"\x0eEtcdMemberList\x12%.plinth.machine.EtcdMemberListRequest\x1a&.plinth.machine.EtcdMemberListResponse\x12H\n" +
+	"\n" +
+	"EtcdStatus\x12\x16.google.protobuf.Empty\x1a\".plinth.machine.EtcdStatusResponse\x12J\n" +
+	"\fEtcdSnapshot\x12#.plinth.machine.EtcdSnapshotRequest\x1a\x13.plinth.common.Data0\x01\x12e\n" +
+	"\x10EtcdRemoveMember\x12'.plinth.machine.EtcdRemoveMemberRequest\x1a(.plinth.machine.EtcdRemoveMemberResponse\x12e\n" +
+	"\x10EtcdLeaveCluster\x12'.plinth.machine.EtcdLeaveClusterRequest\x1a(.plinth.machine.EtcdLeaveClusterResponse\x12P\n" +
+	"\x0eEtcdDefragment\x12\x16.google.protobuf.Empty\x1a&.plinth.machine.EtcdDefragmentResponse\x12P\n" +
+	"\tImageList\x12 .plinth.machine.ImageListRequest\x1a!.plinth.machine.ImageListResponse\x12X\n" +
+	"\vImageImport\x12\".plinth.machine.ImageImportRequest\x1a#.plinth.machine.ImageImportResponse(\x01\x12S\n" +
+	"\n" +
+	"Containers\x12!.plinth.machine.ContainersRequest\x1a\".plinth.machine.ContainersResponse\x12;\n" +
+	"\n" +
+	"Kubeconfig\x12\x16.google.protobuf.Empty\x1a\x13.plinth.common.Data0\x01B)Z'github.com/plinth-os/plinth/api/machineb\x06proto3"
 
 var (
 	file_machine_machine_proto_rawDescOnce sync.Once
@@ -4014,7 +5665,7 @@ func file_machine_machine_proto_rawDescGZIP() []byte {
 }
 
 var file_machine_machine_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_machine_machine_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_machine_machine_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
 var file_machine_machine_proto_goTypes = []any{
 	(ApplyConfigurationRequest_Mode)(0), // 0: plinth.machine.ApplyConfigurationRequest.Mode
 	(SequenceEvent_Action)(0),           // 1: plinth.machine.SequenceEvent.Action
@@ -4079,118 +5730,192 @@ var file_machine_machine_proto_goTypes = []any{
 	(*ResetRequest)(nil),                // 60: plinth.machine.ResetRequest
 	(*Reset)(nil),                       // 61: plinth.machine.Reset
 	(*ResetResponse)(nil),               // 62: plinth.machine.ResetResponse
-	(*common.Metadata)(nil),             // 63: plinth.common.Metadata
-	(*durationpb.Duration)(nil),         // 64: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 65: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),               // 66: google.protobuf.Empty
-	(*common.Data)(nil),                 // 67: plinth.common.Data
+	(*EtcdMemberListRequest)(nil),       // 63: plinth.machine.EtcdMemberListRequest
+	(*EtcdMember)(nil),                  // 64: plinth.machine.EtcdMember
+	(*EtcdMembers)(nil),                 // 65: plinth.machine.EtcdMembers
+	(*EtcdMemberListResponse)(nil),      // 66: plinth.machine.EtcdMemberListResponse
+	(*EtcdMemberStatus)(nil),            // 67: plinth.machine.EtcdMemberStatus
+	(*EtcdStatus)(nil),                  // 68: plinth.machine.EtcdStatus
+	(*EtcdStatusResponse)(nil),          // 69: plinth.machine.EtcdStatusResponse
+	(*EtcdSnapshotRequest)(nil),         // 70: plinth.machine.EtcdSnapshotRequest
+	(*EtcdRemoveMemberRequest)(nil),     // 71: plinth.machine.EtcdRemoveMemberRequest
+	(*EtcdRemoveMember)(nil),            // 72: plinth.machine.EtcdRemoveMember
+	(*EtcdRemoveMemberResponse)(nil),    // 73: plinth.machine.EtcdRemoveMemberResponse
+	(*EtcdLeaveClusterRequest)(nil),     // 74: plinth.machine.EtcdLeaveClusterRequest
+	(*EtcdLeaveCluster)(nil),            // 75: plinth.machine.EtcdLeaveCluster
+	(*EtcdLeaveClusterResponse)(nil),    // 76: plinth.machine.EtcdLeaveClusterResponse
+	(*EtcdDefragment)(nil),              // 77: plinth.machine.EtcdDefragment
+	(*EtcdDefragmentResponse)(nil),      // 78: plinth.machine.EtcdDefragmentResponse
+	(*ImageListRequest)(nil),            // 79: plinth.machine.ImageListRequest
+	(*ImageInfo)(nil),                   // 80: plinth.machine.ImageInfo
+	(*ImageList)(nil),                   // 81: plinth.machine.ImageList
+	(*ImageListResponse)(nil),           // 82: plinth.machine.ImageListResponse
+	(*ImageImportHeader)(nil),           // 83: plinth.machine.ImageImportHeader
+	(*ImageImportRequest)(nil),          // 84: plinth.machine.ImageImportRequest
+	(*ImageImport)(nil),                 // 85: plinth.machine.ImageImport
+	(*ImageImportResponse)(nil),         // 86: plinth.machine.ImageImportResponse
+	(*ContainersRequest)(nil),           // 87: plinth.machine.ContainersRequest
+	(*ContainerInfo)(nil),               // 88: plinth.machine.ContainerInfo
+	(*Containers)(nil),                  // 89: plinth.machine.Containers
+	(*ContainersResponse)(nil),          // 90: plinth.machine.ContainersResponse
+	(*common.Metadata)(nil),             // 91: plinth.common.Metadata
+	(*durationpb.Duration)(nil),         // 92: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 93: google.protobuf.Timestamp
+	(*common.Data)(nil),                 // 94: plinth.common.Data
+	(common.ContainerDriver)(0),         // 95: plinth.common.ContainerDriver
+	(*emptypb.Empty)(nil),               // 96: google.protobuf.Empty
 }
 var file_machine_machine_proto_depIdxs = []int32{
-	63, // 0: plinth.machine.Version.metadata:type_name -> plinth.common.Metadata
-	6,  // 1: plinth.machine.Version.version:type_name -> plinth.machine.VersionInfo
-	7,  // 2: plinth.machine.Version.platform:type_name -> plinth.machine.PlatformInfo
-	8,  // 3: plinth.machine.VersionResponse.messages:type_name -> plinth.machine.Version
-	0,  // 4: plinth.machine.ApplyConfigurationRequest.mode:type_name -> plinth.machine.ApplyConfigurationRequest.Mode
-	64, // 5: plinth.machine.ApplyConfigurationRequest.try_mode_timeout:type_name -> google.protobuf.Duration
-	63, // 6: plinth.machine.ApplyConfiguration.metadata:type_name -> plinth.common.Metadata
-	0,  // 7: plinth.machine.ApplyConfiguration.mode:type_name -> plinth.machine.ApplyConfigurationRequest.Mode
-	11, // 8: plinth.machine.ApplyConfigurationResponse.messages:type_name -> plinth.machine.ApplyConfiguration
-	63, // 9: plinth.machine.GetConfiguration.metadata:type_name -> plinth.common.Metadata
-	13, // 10: plinth.machine.GetConfigurationResponse.messages:type_name -> plinth.machine.GetConfiguration
-	63, // 11: plinth.machine.Bootstrap.metadata:type_name -> plinth.common.Metadata
-	16, // 12: plinth.machine.BootstrapResponse.messages:type_name -> plinth.machine.Bootstrap
-	65, // 13: plinth.machine.ServiceHealth.last_change:type_name -> google.protobuf.Timestamp
-	65, // 14: plinth.machine.ServiceEvent.ts:type_name -> google.protobuf.Timestamp
-	18, // 15: plinth.machine.ServiceInfo.health:type_name -> plinth.machine.ServiceHealth
-	19, // 16: plinth.machine.ServiceInfo.events:type_name -> plinth.machine.ServiceEvent
-	63, // 17: plinth.machine.ServiceList.metadata:type_name -> plinth.common.Metadata
-	20, // 18: plinth.machine.ServiceList.services:type_name -> plinth.machine.ServiceInfo
-	21, // 19: plinth.machine.ServiceListResponse.messages:type_name -> plinth.machine.ServiceList
-	63, // 20: plinth.machine.ServiceAction.metadata:type_name -> plinth.common.Metadata
-	24, // 21: plinth.machine.ServiceActionResponse.messages:type_name -> plinth.machine.ServiceAction
-	1,  // 22: plinth.machine.SequenceEvent.action:type_name -> plinth.machine.SequenceEvent.Action
-	2,  // 23: plinth.machine.PhaseEvent.action:type_name -> plinth.machine.PhaseEvent.Action
-	18, // 24: plinth.machine.ServiceStateEvent.health:type_name -> plinth.machine.ServiceHealth
-	63, // 25: plinth.machine.Event.metadata:type_name -> plinth.common.Metadata
-	65, // 26: plinth.machine.Event.time:type_name -> google.protobuf.Timestamp
-	29, // 27: plinth.machine.Event.sequence:type_name -> plinth.machine.SequenceEvent
-	30, // 28: plinth.machine.Event.phase:type_name -> plinth.machine.PhaseEvent
-	31, // 29: plinth.machine.Event.service:type_name -> plinth.machine.ServiceStateEvent
-	32, // 30: plinth.machine.Event.config:type_name -> plinth.machine.ConfigEvent
-	33, // 31: plinth.machine.Event.status:type_name -> plinth.machine.MachineStatusEvent
-	63, // 32: plinth.machine.Processes.metadata:type_name -> plinth.common.Metadata
-	35, // 33: plinth.machine.Processes.processes:type_name -> plinth.machine.ProcessInfo
-	36, // 34: plinth.machine.ProcessesResponse.messages:type_name -> plinth.machine.Processes
-	63, // 35: plinth.machine.Memory.metadata:type_name -> plinth.common.Metadata
-	38, // 36: plinth.machine.Memory.meminfo:type_name -> plinth.machine.MemInfo
-	39, // 37: plinth.machine.MemoryResponse.messages:type_name -> plinth.machine.Memory
-	63, // 38: plinth.machine.Mounts.metadata:type_name -> plinth.common.Metadata
-	41, // 39: plinth.machine.Mounts.stats:type_name -> plinth.machine.MountStat
-	42, // 40: plinth.machine.MountsResponse.messages:type_name -> plinth.machine.Mounts
-	63, // 41: plinth.machine.Hostname.metadata:type_name -> plinth.common.Metadata
-	44, // 42: plinth.machine.HostnameResponse.messages:type_name -> plinth.machine.Hostname
-	3,  // 43: plinth.machine.NetstatRequest.filter:type_name -> plinth.machine.NetstatRequest.Filter
-	63, // 44: plinth.machine.Netstat.metadata:type_name -> plinth.common.Metadata
-	47, // 45: plinth.machine.Netstat.connect_records:type_name -> plinth.machine.ConnectRecord
-	48, // 46: plinth.machine.NetstatResponse.messages:type_name -> plinth.machine.Netstat
-	63, // 47: plinth.machine.FileInfo.metadata:type_name -> plinth.common.Metadata
-	4,  // 48: plinth.machine.RebootRequest.mode:type_name -> plinth.machine.RebootRequest.Mode
-	63, // 49: plinth.machine.Reboot.metadata:type_name -> plinth.common.Metadata
-	55, // 50: plinth.machine.RebootResponse.messages:type_name -> plinth.machine.Reboot
-	63, // 51: plinth.machine.Shutdown.metadata:type_name -> plinth.common.Metadata
-	58, // 52: plinth.machine.ShutdownResponse.messages:type_name -> plinth.machine.Shutdown
-	5,  // 53: plinth.machine.ResetRequest.mode:type_name -> plinth.machine.ResetRequest.WipeMode
-	63, // 54: plinth.machine.Reset.metadata:type_name -> plinth.common.Metadata
-	61, // 55: plinth.machine.ResetResponse.messages:type_name -> plinth.machine.Reset
-	66, // 56: plinth.machine.MachineService.Version:input_type -> google.protobuf.Empty
-	10, // 57: plinth.machine.MachineService.ApplyConfiguration:input_type -> plinth.machine.ApplyConfigurationRequest
-	66, // 58: plinth.machine.MachineService.GetConfiguration:input_type -> google.protobuf.Empty
-	15, // 59: plinth.machine.MachineService.Bootstrap:input_type -> plinth.machine.BootstrapRequest
-	66, // 60: plinth.machine.MachineService.ServiceList:input_type -> google.protobuf.Empty
-	23, // 61: plinth.machine.MachineService.ServiceStart:input_type -> plinth.machine.ServiceRequest
-	23, // 62: plinth.machine.MachineService.ServiceStop:input_type -> plinth.machine.ServiceRequest
-	23, // 63: plinth.machine.MachineService.ServiceRestart:input_type -> plinth.machine.ServiceRequest
-	26, // 64: plinth.machine.MachineService.Logs:input_type -> plinth.machine.LogsRequest
-	27, // 65: plinth.machine.MachineService.Dmesg:input_type -> plinth.machine.DmesgRequest
-	28, // 66: plinth.machine.MachineService.Events:input_type -> plinth.machine.EventsRequest
-	66, // 67: plinth.machine.MachineService.Processes:input_type -> google.protobuf.Empty
-	66, // 68: plinth.machine.MachineService.Memory:input_type -> google.protobuf.Empty
-	66, // 69: plinth.machine.MachineService.Mounts:input_type -> google.protobuf.Empty
-	66, // 70: plinth.machine.MachineService.Hostname:input_type -> google.protobuf.Empty
-	46, // 71: plinth.machine.MachineService.Netstat:input_type -> plinth.machine.NetstatRequest
-	50, // 72: plinth.machine.MachineService.Read:input_type -> plinth.machine.ReadRequest
-	51, // 73: plinth.machine.MachineService.List:input_type -> plinth.machine.ListRequest
-	53, // 74: plinth.machine.MachineService.Copy:input_type -> plinth.machine.CopyRequest
-	54, // 75: plinth.machine.MachineService.Reboot:input_type -> plinth.machine.RebootRequest
-	57, // 76: plinth.machine.MachineService.Shutdown:input_type -> plinth.machine.ShutdownRequest
-	60, // 77: plinth.machine.MachineService.Reset:input_type -> plinth.machine.ResetRequest
-	9,  // 78: plinth.machine.MachineService.Version:output_type -> plinth.machine.VersionResponse
-	12, // 79: plinth.machine.MachineService.ApplyConfiguration:output_type -> plinth.machine.ApplyConfigurationResponse
-	14, // 80: plinth.machine.MachineService.GetConfiguration:output_type -> plinth.machine.GetConfigurationResponse
-	17, // 81: plinth.machine.MachineService.Bootstrap:output_type -> plinth.machine.BootstrapResponse
-	22, // 82: plinth.machine.MachineService.ServiceList:output_type -> plinth.machine.ServiceListResponse
-	25, // 83: plinth.machine.MachineService.ServiceStart:output_type -> plinth.machine.ServiceActionResponse
-	25, // 84: plinth.machine.MachineService.ServiceStop:output_type -> plinth.machine.ServiceActionResponse
-	25, // 85: plinth.machine.MachineService.ServiceRestart:output_type -> plinth.machine.ServiceActionResponse
-	67, // 86: plinth.machine.MachineService.Logs:output_type -> plinth.common.Data
-	67, // 87: plinth.machine.MachineService.Dmesg:output_type -> plinth.common.Data
-	34, // 88: plinth.machine.MachineService.Events:output_type -> plinth.machine.Event
-	37, // 89: plinth.machine.MachineService.Processes:output_type -> plinth.machine.ProcessesResponse
-	40, // 90: plinth.machine.MachineService.Memory:output_type -> plinth.machine.MemoryResponse
-	43, // 91: plinth.machine.MachineService.Mounts:output_type -> plinth.machine.MountsResponse
-	45, // 92: plinth.machine.MachineService.Hostname:output_type -> plinth.machine.HostnameResponse
-	49, // 93: plinth.machine.MachineService.Netstat:output_type -> plinth.machine.NetstatResponse
-	67, // 94: plinth.machine.MachineService.Read:output_type -> plinth.common.Data
-	52, // 95: plinth.machine.MachineService.List:output_type -> plinth.machine.FileInfo
-	67, // 96: plinth.machine.MachineService.Copy:output_type -> plinth.common.Data
-	56, // 97: plinth.machine.MachineService.Reboot:output_type -> plinth.machine.RebootResponse
-	59, // 98: plinth.machine.MachineService.Shutdown:output_type -> plinth.machine.ShutdownResponse
-	62, // 99: plinth.machine.MachineService.Reset:output_type -> plinth.machine.ResetResponse
-	78, // [78:100] is the sub-list for method output_type
-	56, // [56:78] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	91,  // 0: plinth.machine.Version.metadata:type_name -> plinth.common.Metadata
+	6,   // 1: plinth.machine.Version.version:type_name -> plinth.machine.VersionInfo
+	7,   // 2: plinth.machine.Version.platform:type_name -> plinth.machine.PlatformInfo
+	8,   // 3: plinth.machine.VersionResponse.messages:type_name -> plinth.machine.Version
+	0,   // 4: plinth.machine.ApplyConfigurationRequest.mode:type_name -> plinth.machine.ApplyConfigurationRequest.Mode
+	92,  // 5: plinth.machine.ApplyConfigurationRequest.try_mode_timeout:type_name -> google.protobuf.Duration
+	91,  // 6: plinth.machine.ApplyConfiguration.metadata:type_name -> plinth.common.Metadata
+	0,   // 7: plinth.machine.ApplyConfiguration.mode:type_name -> plinth.machine.ApplyConfigurationRequest.Mode
+	11,  // 8: plinth.machine.ApplyConfigurationResponse.messages:type_name -> plinth.machine.ApplyConfiguration
+	91,  // 9: plinth.machine.GetConfiguration.metadata:type_name -> plinth.common.Metadata
+	13,  // 10: plinth.machine.GetConfigurationResponse.messages:type_name -> plinth.machine.GetConfiguration
+	91,  // 11: plinth.machine.Bootstrap.metadata:type_name -> plinth.common.Metadata
+	16,  // 12: plinth.machine.BootstrapResponse.messages:type_name -> plinth.machine.Bootstrap
+	93,  // 13: plinth.machine.ServiceHealth.last_change:type_name -> google.protobuf.Timestamp
+	93,  // 14: plinth.machine.ServiceEvent.ts:type_name -> google.protobuf.Timestamp
+	18,  // 15: plinth.machine.ServiceInfo.health:type_name -> plinth.machine.ServiceHealth
+	19,  // 16: plinth.machine.ServiceInfo.events:type_name -> plinth.machine.ServiceEvent
+	91,  // 17: plinth.machine.ServiceList.metadata:type_name -> plinth.common.Metadata
+	20,  // 18: plinth.machine.ServiceList.services:type_name -> plinth.machine.ServiceInfo
+	21,  // 19: plinth.machine.ServiceListResponse.messages:type_name -> plinth.machine.ServiceList
+	91,  // 20: plinth.machine.ServiceAction.metadata:type_name -> plinth.common.Metadata
+	24,  // 21: plinth.machine.ServiceActionResponse.messages:type_name -> plinth.machine.ServiceAction
+	1,   // 22: plinth.machine.SequenceEvent.action:type_name -> plinth.machine.SequenceEvent.Action
+	2,   // 23: plinth.machine.PhaseEvent.action:type_name -> plinth.machine.PhaseEvent.Action
+	18,  // 24: plinth.machine.ServiceStateEvent.health:type_name -> plinth.machine.ServiceHealth
+	91,  // 25: plinth.machine.Event.metadata:type_name -> plinth.common.Metadata
+	93,  // 26: plinth.machine.Event.time:type_name -> google.protobuf.Timestamp
+	29,  // 27: plinth.machine.Event.sequence:type_name -> plinth.machine.SequenceEvent
+	30,  // 28: plinth.machine.Event.phase:type_name -> plinth.machine.PhaseEvent
+	31,  // 29: plinth.machine.Event.service:type_name -> plinth.machine.ServiceStateEvent
+	32,  // 30: plinth.machine.Event.config:type_name -> plinth.machine.ConfigEvent
+	33,  // 31: plinth.machine.Event.status:type_name -> plinth.machine.MachineStatusEvent
+	91,  // 32: plinth.machine.Processes.metadata:type_name -> plinth.common.Metadata
+	35,  // 33: plinth.machine.Processes.processes:type_name -> plinth.machine.ProcessInfo
+	36,  // 34: plinth.machine.ProcessesResponse.messages:type_name -> plinth.machine.Processes
+	91,  // 35: plinth.machine.Memory.metadata:type_name -> plinth.common.Metadata
+	38,  // 36: plinth.machine.Memory.meminfo:type_name -> plinth.machine.MemInfo
+	39,  // 37: plinth.machine.MemoryResponse.messages:type_name -> plinth.machine.Memory
+	91,  // 38: plinth.machine.Mounts.metadata:type_name -> plinth.common.Metadata
+	41,  // 39: plinth.machine.Mounts.stats:type_name -> plinth.machine.MountStat
+	42,  // 40: plinth.machine.MountsResponse.messages:type_name -> plinth.machine.Mounts
+	91,  // 41: plinth.machine.Hostname.metadata:type_name -> plinth.common.Metadata
+	44,  // 42: plinth.machine.HostnameResponse.messages:type_name -> plinth.machine.Hostname
+	3,   // 43: plinth.machine.NetstatRequest.filter:type_name -> plinth.machine.NetstatRequest.Filter
+	91,  // 44: plinth.machine.Netstat.metadata:type_name -> plinth.common.Metadata
+	47,  // 45: plinth.machine.Netstat.connect_records:type_name -> plinth.machine.ConnectRecord
+	48,  // 46: plinth.machine.NetstatResponse.messages:type_name -> plinth.machine.Netstat
+	91,  // 47: plinth.machine.FileInfo.metadata:type_name -> plinth.common.Metadata
+	4,   // 48: plinth.machine.RebootRequest.mode:type_name -> plinth.machine.RebootRequest.Mode
+	91,  // 49: plinth.machine.Reboot.metadata:type_name -> plinth.common.Metadata
+	55,  // 50: plinth.machine.RebootResponse.messages:type_name -> plinth.machine.Reboot
+	91,  // 51: plinth.machine.Shutdown.metadata:type_name -> plinth.common.Metadata
+	58,  // 52: plinth.machine.ShutdownResponse.messages:type_name -> plinth.machine.Shutdown
+	5,   // 53: plinth.machine.ResetRequest.mode:type_name -> plinth.machine.ResetRequest.WipeMode
+	91,  // 54: plinth.machine.Reset.metadata:type_name -> plinth.common.Metadata
+	61,  // 55: plinth.machine.ResetResponse.messages:type_name -> plinth.machine.Reset
+	91,  // 56: plinth.machine.EtcdMembers.metadata:type_name -> plinth.common.Metadata
+	64,  // 57: plinth.machine.EtcdMembers.members:type_name -> plinth.machine.EtcdMember
+	65,  // 58: plinth.machine.EtcdMemberListResponse.messages:type_name -> plinth.machine.EtcdMembers
+	91,  // 59: plinth.machine.EtcdStatus.metadata:type_name -> plinth.common.Metadata
+	67,  // 60: plinth.machine.EtcdStatus.member_status:type_name -> plinth.machine.EtcdMemberStatus
+	68,  // 61: plinth.machine.EtcdStatusResponse.messages:type_name -> plinth.machine.EtcdStatus
+	91,  // 62: plinth.machine.EtcdRemoveMember.metadata:type_name -> plinth.common.Metadata
+	72,  // 63: plinth.machine.EtcdRemoveMemberResponse.messages:type_name -> plinth.machine.EtcdRemoveMember
+	91,  // 64: plinth.machine.EtcdLeaveCluster.metadata:type_name -> plinth.common.Metadata
+	75,  // 65: plinth.machine.EtcdLeaveClusterResponse.messages:type_name -> plinth.machine.EtcdLeaveCluster
+	91,  // 66: plinth.machine.EtcdDefragment.metadata:type_name -> plinth.common.Metadata
+	77,  // 67: plinth.machine.EtcdDefragmentResponse.messages:type_name -> plinth.machine.EtcdDefragment
+	93,  // 68: plinth.machine.ImageInfo.created_at:type_name -> google.protobuf.Timestamp
+	91,  // 69: plinth.machine.ImageList.metadata:type_name -> plinth.common.Metadata
+	80,  // 70: plinth.machine.ImageList.images:type_name -> plinth.machine.ImageInfo
+	81,  // 71: plinth.machine.ImageListResponse.messages:type_name -> plinth.machine.ImageList
+	83,  // 72: plinth.machine.ImageImportRequest.header:type_name -> plinth.machine.ImageImportHeader
+	94,  // 73: plinth.machine.ImageImportRequest.chunk:type_name -> plinth.common.Data
+	91,  // 74: plinth.machine.ImageImport.metadata:type_name -> plinth.common.Metadata
+	80,  // 75: plinth.machine.ImageImport.images:type_name -> plinth.machine.ImageInfo
+	85,  // 76: plinth.machine.ImageImportResponse.messages:type_name -> plinth.machine.ImageImport
+	95,  // 77: plinth.machine.ContainersRequest.driver:type_name -> plinth.common.ContainerDriver
+	91,  // 78: plinth.machine.Containers.metadata:type_name -> plinth.common.Metadata
+	88,  // 79: plinth.machine.Containers.containers:type_name -> plinth.machine.ContainerInfo
+	89,  // 80: plinth.machine.ContainersResponse.messages:type_name -> plinth.machine.Containers
+	96,  // 81: plinth.machine.MachineService.Version:input_type -> google.protobuf.Empty
+	10,  // 82: plinth.machine.MachineService.ApplyConfiguration:input_type -> plinth.machine.ApplyConfigurationRequest
+	96,  // 83: plinth.machine.MachineService.GetConfiguration:input_type -> google.protobuf.Empty
+	15,  // 84: plinth.machine.MachineService.Bootstrap:input_type -> plinth.machine.BootstrapRequest
+	96,  // 85: plinth.machine.MachineService.ServiceList:input_type -> google.protobuf.Empty
+	23,  // 86: plinth.machine.MachineService.ServiceStart:input_type -> plinth.machine.ServiceRequest
+	23,  // 87: plinth.machine.MachineService.ServiceStop:input_type -> plinth.machine.ServiceRequest
+	23,  // 88: plinth.machine.MachineService.ServiceRestart:input_type -> plinth.machine.ServiceRequest
+	26,  // 89: plinth.machine.MachineService.Logs:input_type -> plinth.machine.LogsRequest
+	27,  // 90: plinth.machine.MachineService.Dmesg:input_type -> plinth.machine.DmesgRequest
+	28,  // 91: plinth.machine.MachineService.Events:input_type -> plinth.machine.EventsRequest
+	96,  // 92: plinth.machine.MachineService.Processes:input_type -> google.protobuf.Empty
+	96,  // 93: plinth.machine.MachineService.Memory:input_type -> google.protobuf.Empty
+	96,  // 94: plinth.machine.MachineService.Mounts:input_type -> google.protobuf.Empty
+	96,  // 95: plinth.machine.MachineService.Hostname:input_type -> google.protobuf.Empty
+	46,  // 96: plinth.machine.MachineService.Netstat:input_type -> plinth.machine.NetstatRequest
+	50,  // 97: plinth.machine.MachineService.Read:input_type -> plinth.machine.ReadRequest
+	51,  // 98: plinth.machine.MachineService.List:input_type -> plinth.machine.ListRequest
+	53,  // 99: plinth.machine.MachineService.Copy:input_type -> plinth.machine.CopyRequest
+	54,  // 100: plinth.machine.MachineService.Reboot:input_type -> plinth.machine.RebootRequest
+	57,  // 101: plinth.machine.MachineService.Shutdown:input_type -> plinth.machine.ShutdownRequest
+	60,  // 102: plinth.machine.MachineService.Reset:input_type -> plinth.machine.ResetRequest
+	63,  // 103: plinth.machine.MachineService.EtcdMemberList:input_type -> plinth.machine.EtcdMemberListRequest
+	96,  // 104: plinth.machine.MachineService.EtcdStatus:input_type -> google.protobuf.Empty
+	70,  // 105: plinth.machine.MachineService.EtcdSnapshot:input_type -> plinth.machine.EtcdSnapshotRequest
+	71,  // 106: plinth.machine.MachineService.EtcdRemoveMember:input_type -> plinth.machine.EtcdRemoveMemberRequest
+	74,  // 107: plinth.machine.MachineService.EtcdLeaveCluster:input_type -> plinth.machine.EtcdLeaveClusterRequest
+	96,  // 108: plinth.machine.MachineService.EtcdDefragment:input_type -> google.protobuf.Empty
+	79,  // 109: plinth.machine.MachineService.ImageList:input_type -> plinth.machine.ImageListRequest
+	84,  // 110: plinth.machine.MachineService.ImageImport:input_type -> plinth.machine.ImageImportRequest
+	87,  // 111: plinth.machine.MachineService.Containers:input_type -> plinth.machine.ContainersRequest
+	96,  // 112: plinth.machine.MachineService.Kubeconfig:input_type -> google.protobuf.Empty
+	9,   // 113: plinth.machine.MachineService.Version:output_type -> plinth.machine.VersionResponse
+	12,  // 114: plinth.machine.MachineService.ApplyConfiguration:output_type -> plinth.machine.ApplyConfigurationResponse
+	14,  // 115: plinth.machine.MachineService.GetConfiguration:output_type -> plinth.machine.GetConfigurationResponse
+	17,  // 116: plinth.machine.MachineService.Bootstrap:output_type -> plinth.machine.BootstrapResponse
+	22,  // 117: plinth.machine.MachineService.ServiceList:output_type -> plinth.machine.ServiceListResponse
+	25,  // 118: plinth.machine.MachineService.ServiceStart:output_type -> plinth.machine.ServiceActionResponse
+	25,  // 119: plinth.machine.MachineService.ServiceStop:output_type -> plinth.machine.ServiceActionResponse
+	25,  // 120: plinth.machine.MachineService.ServiceRestart:output_type -> plinth.machine.ServiceActionResponse
+	94,  // 121: plinth.machine.MachineService.Logs:output_type -> plinth.common.Data
+	94,  // 122: plinth.machine.MachineService.Dmesg:output_type -> plinth.common.Data
+	34,  // 123: plinth.machine.MachineService.Events:output_type -> plinth.machine.Event
+	37,  // 124: plinth.machine.MachineService.Processes:output_type -> plinth.machine.ProcessesResponse
+	40,  // 125: plinth.machine.MachineService.Memory:output_type -> plinth.machine.MemoryResponse
+	43,  // 126: plinth.machine.MachineService.Mounts:output_type -> plinth.machine.MountsResponse
+	45,  // 127: plinth.machine.MachineService.Hostname:output_type -> plinth.machine.HostnameResponse
+	49,  // 128: plinth.machine.MachineService.Netstat:output_type -> plinth.machine.NetstatResponse
+	94,  // 129: plinth.machine.MachineService.Read:output_type -> plinth.common.Data
+	52,  // 130: plinth.machine.MachineService.List:output_type -> plinth.machine.FileInfo
+	94,  // 131: plinth.machine.MachineService.Copy:output_type -> plinth.common.Data
+	56,  // 132: plinth.machine.MachineService.Reboot:output_type -> plinth.machine.RebootResponse
+	59,  // 133: plinth.machine.MachineService.Shutdown:output_type -> plinth.machine.ShutdownResponse
+	62,  // 134: plinth.machine.MachineService.Reset:output_type -> plinth.machine.ResetResponse
+	66,  // 135: plinth.machine.MachineService.EtcdMemberList:output_type -> plinth.machine.EtcdMemberListResponse
+	69,  // 136: plinth.machine.MachineService.EtcdStatus:output_type -> plinth.machine.EtcdStatusResponse
+	94,  // 137: plinth.machine.MachineService.EtcdSnapshot:output_type -> plinth.common.Data
+	73,  // 138: plinth.machine.MachineService.EtcdRemoveMember:output_type -> plinth.machine.EtcdRemoveMemberResponse
+	76,  // 139: plinth.machine.MachineService.EtcdLeaveCluster:output_type -> plinth.machine.EtcdLeaveClusterResponse
+	78,  // 140: plinth.machine.MachineService.EtcdDefragment:output_type -> plinth.machine.EtcdDefragmentResponse
+	82,  // 141: plinth.machine.MachineService.ImageList:output_type -> plinth.machine.ImageListResponse
+	86,  // 142: plinth.machine.MachineService.ImageImport:output_type -> plinth.machine.ImageImportResponse
+	90,  // 143: plinth.machine.MachineService.Containers:output_type -> plinth.machine.ContainersResponse
+	94,  // 144: plinth.machine.MachineService.Kubeconfig:output_type -> plinth.common.Data
+	113, // [113:145] is the sub-list for method output_type
+	81,  // [81:113] is the sub-list for method input_type
+	81,  // [81:81] is the sub-list for extension type_name
+	81,  // [81:81] is the sub-list for extension extendee
+	0,   // [0:81] is the sub-list for field type_name
 }
 
 func init() { file_machine_machine_proto_init() }
@@ -4205,13 +5930,17 @@ func file_machine_machine_proto_init() {
 		(*Event_Config)(nil),
 		(*Event_Status)(nil),
 	}
+	file_machine_machine_proto_msgTypes[78].OneofWrappers = []any{
+		(*ImageImportRequest_Header)(nil),
+		(*ImageImportRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_machine_machine_proto_rawDesc), len(file_machine_machine_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   57,
+			NumMessages:   85,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

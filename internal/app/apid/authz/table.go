@@ -29,6 +29,8 @@ var (
 	// admins may do anything, including reading secrets and replacing the
 	// config.
 	admins = []role.Role{role.Admin}
+	// etcdBackup may take etcd snapshots, and nothing else but Version.
+	etcdBackup = []role.Role{role.Admin, role.EtcdBackup}
 )
 
 // Method name prefixes of the served services.
@@ -66,6 +68,18 @@ var Table = map[string][]role.Role{
 	machineSvc + "Reboot":   operators,
 	machineSvc + "Shutdown": admins, // the node cannot be brought back over the API
 	machineSvc + "Reset":    admins,
+
+	machineSvc + "EtcdMemberList":   readers,
+	machineSvc + "EtcdStatus":       readers,
+	machineSvc + "EtcdSnapshot":     etcdBackup, // the database holds every Secret
+	machineSvc + "EtcdRemoveMember": admins,
+	machineSvc + "EtcdLeaveCluster": admins,
+	machineSvc + "EtcdDefragment":   admins,
+
+	machineSvc + "ImageList":   readers,
+	machineSvc + "ImageImport": admins, // what runs on the node
+	machineSvc + "Containers":  readers,
+	machineSvc + "Kubeconfig":  admins, // a cluster-admin credential
 
 	// machined hides sensitive resource types (secrets) from callers
 	// without os:admin; see docs/api-roles.md.

@@ -78,9 +78,10 @@ func TestTablePolicy(t *testing.T) {
 		role.Reader: {
 			ms + "Version", ms + "ServiceList", ms + "Logs", ms + "Dmesg", ms + "Events",
 			ms + "Processes", ms + "Memory", ms + "Mounts", ms + "Hostname", ms + "Netstat", ms + "List",
+			ms + "EtcdMemberList", ms + "EtcdStatus", ms + "ImageList", ms + "Containers",
 			rs + "Get", rs + "List", rs + "Watch",
 		},
-		role.EtcdBackup: {ms + "Version"},
+		role.EtcdBackup: {ms + "Version", ms + "EtcdSnapshot"},
 	}
 	want[role.Operator] = append(slices.Clone(want[role.Reader]),
 		ms+"ServiceStart", ms+"ServiceStop", ms+"ServiceRestart", ms+"Reboot")
