@@ -34,7 +34,9 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/config/validation"
 	"github.com/plinth-os/plinth/pkg/machinery/resource"
 	resconfig "github.com/plinth-os/plinth/pkg/machinery/resources/config"
+	resetcd "github.com/plinth-os/plinth/pkg/machinery/resources/etcd"
 	resfiles "github.com/plinth-os/plinth/pkg/machinery/resources/files"
+	resk8s "github.com/plinth-os/plinth/pkg/machinery/resources/k8s"
 	reskernel "github.com/plinth-os/plinth/pkg/machinery/resources/kernel"
 	resnet "github.com/plinth-os/plinth/pkg/machinery/resources/network"
 	ressecrets "github.com/plinth-os/plinth/pkg/machinery/resources/secrets"
@@ -156,7 +158,7 @@ func Definitions() []resource.Definition {
 
 	for _, defs := range [][]resource.Definition{
 		resconfig.Definitions, resnet.Definitions, resfiles.Definitions, ressecrets.Definitions,
-		restime.Definitions, reskernel.Definitions,
+		restime.Definitions, reskernel.Definitions, resetcd.Definitions, resk8s.ControlPlaneDefinitions,
 	} {
 		for _, d := range defs {
 			out = append(out, d.DeepCopy())
