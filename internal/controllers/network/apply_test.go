@@ -51,14 +51,15 @@ func TestApplyConfig(t *testing.T) {
 	}
 	d := newFakeDHCP()
 	h := ctest.New(t, stack(k, d, nil, t.TempDir())...)
-	h.Start(t)
 
+	// The config is there from the start: without one, DHCP would run.
 	m := withInterfaces(
 		v1alpha1.Interface{Interface: "eth0", MTU: 1450, Addresses: []string{"10.5.0.2/24"},
 			Routes: []v1alpha1.Route{{Network: "0.0.0.0/0", Gateway: "10.5.0.1"}, {Network: "10.6.0.0/16", Gateway: "10.5.0.254", Metric: 5}}},
 		v1alpha1.Interface{Interface: "eth1", Ignore: true},
 	)
 	ctest.SetConfig(t, h.State, m)
+	h.Start(t)
 	ctest.Eventually(t, "config applied", func() bool {
 		eth0, _ := k.link("eth0")
 		lo, _ := k.link("lo")

@@ -109,8 +109,8 @@ func TestContainerSharesHostClock(t *testing.T) {
 func TestDisabled(t *testing.T) {
 	f := newFakeNTP()
 	h := ctest.New(t, controller(f, validation.ModeMetal))
-	h.Start(t)
 	ctest.SetConfig(t, h.State, timeConfig(&v1alpha1.Time{Disabled: true, Servers: []string{"a"}}))
+	h.Start(t)
 	ctest.Eventually(t, "disabled status", func() bool { return status(t, h).Mode == restime.ModeDisabled })
 	time.Sleep(20 * time.Millisecond)
 	if q, c := f.get(); len(q) != 0 || len(c) != 0 {
