@@ -16,6 +16,7 @@ import (
 	"github.com/plinth-os/plinth/internal/controllers"
 	"github.com/plinth-os/plinth/internal/runtime"
 	"github.com/plinth-os/plinth/internal/runtime/engine"
+	"github.com/plinth-os/plinth/internal/supervisor/cgroup"
 	"github.com/plinth-os/plinth/pkg/machinery/config/v1alpha1"
 	"github.com/plinth-os/plinth/pkg/machinery/constants"
 	"github.com/plinth-os/plinth/pkg/machinery/fsutil"
@@ -84,7 +85,7 @@ func (m *machined) startControllers(context.Context) error {
 		Addresses: m.opts.Addresses, MachineID: id,
 	}
 	m.metal.fillDeps(&deps)
-	for _, c := range controllers.All(deps) {
+	for _, c := range append(controllers.All(deps), m.serviceReconciler()) {
 		if err := eng.Register(c); err != nil {
 			return fmt.Errorf("controllers: %w", err)
 		}
@@ -98,6 +99,25 @@ func (m *machined) startControllers(context.Context) error {
 		}
 	})
 	return nil
+}
+
+// serviceReconciler runs the services ServiceConfig resources ask for.
+// Service groups (and MemoryMax) only on metal, where machined owns the
+// cgroup2 hierarchy.
+func (m *machined) serviceReconciler() *services.ConfigReconciler {
+	opts := services.RunOptions{Root: m.opts.Root, Reaper: m.reaper, Logger: m.opts.Logger}
+	if m.metal != nil {
+		opts.Cgroups = cgroup.NewManager(cgroup.Options{Logger: m.opts.Logger})
+	}
+	return &services.ConfigReconciler{Supervisor: m.sup, Options: opts, Active: m.servicesActive}
+}
+
+// servicesActive reports whether services may start: not while the node
+// reboots, shuts down or resets, nor when services are disabled.
+func (m *machined) servicesActive() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.opts.DisableServices && (m.stage == rtres.StageBooting || m.stage == rtres.StageRunning)
 }
 
 // publishDefinitions stores every registered definition as a resource, so

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -59,6 +60,10 @@ type Options struct {
 	// Reaper, when set, collects the exit status instead of a wait on the
 	// child: required when this process reaps orphans (PID 1, subreaper).
 	Reaper *reaper.Reaper
+	// OOMScoreAdj, when not zero, is written to the process's
+	// oom_score_adj right after it starts. Lowering it needs
+	// CAP_SYS_RESOURCE; a refusal is logged and the process runs on.
+	OOMScoreAdj int
 	// GracePeriod is the time between SIGTERM and SIGKILL;
 	// DefaultGracePeriod when zero.
 	GracePeriod time.Duration
@@ -155,6 +160,7 @@ func (r *Runner) Run(ctx context.Context, out io.Writer, started func()) error {
 		_, _ = io.Copy(out, pr)
 	}()
 	r.logger.Info("process started", "pid", c.pid, "cgroup", groupPath(group))
+	r.setOOMScoreAdj(c.pid)
 	if started != nil {
 		started()
 	}
@@ -295,6 +301,17 @@ func (r *Runner) wait(ctx context.Context, c *child, g *cgroup.Group) (unix.Wait
 func (r *Runner) cleanup(pid int, g *cgroup.Group) {
 	signalGroup(pid, unix.SIGKILL)
 	r.closeGroup(g)
+}
+
+// setOOMScoreAdj applies Options.OOMScoreAdj to pid.
+func (r *Runner) setOOMScoreAdj(pid int) {
+	if r.opts.OOMScoreAdj == 0 {
+		return
+	}
+	p := fmt.Sprintf("/proc/%d/oom_score_adj", pid)
+	if err := os.WriteFile(p, []byte(strconv.Itoa(r.opts.OOMScoreAdj)), 0); err != nil {
+		r.logger.Warn("oom_score_adj not applied", "pid", pid, "value", r.opts.OOMScoreAdj, "error", err)
+	}
 }
 
 // signalGroup signals the process group led by pid; a group that is

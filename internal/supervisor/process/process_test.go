@@ -290,3 +290,18 @@ func TestReaperScenarios(t *testing.T) {
 		})
 	}
 }
+
+func TestOOMScoreAdj(t *testing.T) {
+	if _, err := os.Stat("/proc/self/oom_score_adj"); err != nil {
+		t.Skip("no /proc/self/oom_score_adj")
+	}
+	out := &output{}
+	r := New(Options{Name: "oom", Path: "/bin/sh", Args: []string{"-c", "sleep 0.5; cat /proc/$$/oom_score_adj"},
+		OOMScoreAdj: 321, Logger: quiet})
+	if err := r.Run(context.Background(), out, nil); err != nil {
+		t.Fatalf("run: %v (output %q)", err, out.String())
+	}
+	if got := strings.TrimSpace(out.String()); got != "321" {
+		t.Fatalf("oom_score_adj = %q, want 321", got)
+	}
+}

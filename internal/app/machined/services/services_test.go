@@ -18,7 +18,12 @@ import (
 	rtres "github.com/plinth-os/plinth/pkg/machinery/resources/runtime"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		runHelper()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func ids(svcs []supervisor.Service) []string {
 	out := make([]string, len(svcs))
