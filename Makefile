@@ -54,8 +54,8 @@ clean:
 
 # Node image: kernel (vmlinuz, vmlinux), initramfs and rootfs.sqsh in
 # $(OUT), from image/inputs.yaml and image/rootfs.allow (docs/image.md).
-# Incremental: unchanged steps are skipped. SQUASHFS_COMP=zstd|lz4|xz.
-SQUASHFS_COMP ?= zstd
+# Incremental: unchanged steps are skipped. SQUASHFS_COMP=lz4|zstd|xz.
+SQUASHFS_COMP ?= lz4
 .PHONY: image test-vm
 image: build
 	@hack/ensure-deps.sh image
