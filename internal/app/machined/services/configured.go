@@ -135,13 +135,17 @@ func (c checked) HealthSettings() supervisor.HealthSettings {
 	return s
 }
 
-// HealthCheck implements supervisor.HealthChecker: a TCP connect or an
-// HTTP(S) GET.
+// HealthCheck implements supervisor.HealthChecker: a TCP or Unix socket
+// connect, or an HTTP(S) GET.
 func (c checked) HealthCheck(ctx context.Context) error {
 	hc := c.spec.HealthCheck
-	if hc.TCP != "" {
+	network, addr := "tcp", hc.TCP
+	if hc.Socket != "" {
+		network, addr = "unix", c.nodePath(hc.Socket)
+	}
+	if addr != "" {
 		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", hc.TCP)
+		conn, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			return fmt.Errorf("health check: %w", err)
 		}
@@ -201,7 +205,7 @@ func (c *configured) tlsConfig(hc *rtres.HealthCheck) (*tls.Config, error) {
 // newService returns the supervisor.Service of a spec.
 func newService(id string, spec rtres.ServiceConfigSpec, env []string, opts RunOptions) supervisor.Service {
 	c := &configured{id: id, spec: spec, env: env, opts: opts}
-	if spec.HealthCheck == nil || (spec.HealthCheck.URL == "" && spec.HealthCheck.TCP == "") {
+	if hc := spec.HealthCheck; hc == nil || (hc.URL == "" && hc.TCP == "" && hc.Socket == "") {
 		return c
 	}
 	return checked{c}

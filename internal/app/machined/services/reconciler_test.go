@@ -296,6 +296,24 @@ func TestReconcilerTCPHealthAndRestartPolicy(t *testing.T) {
 		return false
 	})
 
+	// A Unix socket, joined to the root.
+	sock := e.helper("sock.log")
+	sock.HealthCheck = &rtres.HealthCheck{Socket: "/s.sock", IntervalSeconds: 1}
+	e.put(t, "sock", sock)
+	ul, err := net.Listen("unix", filepath.Join(e.root, "s.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ul.Close()
+	eventually(t, "sock healthy", func() bool {
+		for _, info := range e.sup.List() {
+			if info.ID == "sock" {
+				return info.Health.Status == supervisor.Healthy
+			}
+		}
+		return false
+	})
+
 	// A program that exits with restart never stays Finished.
 	e.put(t, "once", rtres.ServiceConfigSpec{Args: []string{"/bin/helper"}, Env: []string{helperEnv + "=1", "HELPER_EXIT=x"}, Restart: "never"})
 	eventually(t, "once failed for good", func() bool { return e.state("once") == supervisor.Failed })

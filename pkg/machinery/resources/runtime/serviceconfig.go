@@ -40,7 +40,7 @@ type ServiceConfigSpec struct {
 	OOMScoreAdj int `json:"oomScoreAdj,omitempty"`
 }
 
-// HealthCheck probes a service. Exactly one of URL and TCP is set.
+// HealthCheck probes a service. Exactly one of URL, TCP and Socket is set.
 type HealthCheck struct {
 	// URL is probed with GET; any 2xx answer is healthy.
 	URL string `json:"url,omitempty"`
@@ -52,6 +52,8 @@ type HealthCheck struct {
 	KeyFile  string `json:"keyFile,omitempty"`
 	// TCP is a host:port that must accept connections.
 	TCP string `json:"tcp,omitempty"`
+	// Socket is a Unix socket (node path) that must accept connections.
+	Socket string `json:"socket,omitempty"`
 	// IntervalSeconds between probes (default 5).
 	IntervalSeconds int `json:"intervalSeconds,omitempty"`
 }
