@@ -132,7 +132,7 @@ func (l *dhcpLink) extend(ctx context.Context, client dhcp.Client, lease *dhcp.L
 			case ctx.Err() != nil:
 				return lease
 			case err == nil:
-				l.logger.Info("dhcp lease "+s.what, "link", l.name, "address", got.Address.String(), "lease", got.Duration)
+				l.logger.Info("dhcp lease extended", "link", l.name, "how", s.what, "address", got.Address.String(), "lease", got.Duration)
 				if got.Address != lease.Address {
 					l.logger.Info("dhcp lease changed address", "link", l.name, "old", lease.Address.String())
 				}

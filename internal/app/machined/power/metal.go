@@ -44,6 +44,7 @@ func (m Metal) halt(_ context.Context, what string, cmd int) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger = logger.With("component", "power")
 	syncFS := m.sync
 	if syncFS == nil {
 		syncFS = unix.Sync
