@@ -174,7 +174,11 @@ func (c *SysctlController) apply(p Param, logger *slog.Logger) kernel.KernelPara
 	}
 	if err := write(Path(filepath.Join(c.Root, "proc"), p.Key), p.Value); err != nil {
 		status.Error = err.Error()
-		c.logOnce(logger, p.Key, p.Value+err.Error(), slog.LevelWarn, "kernel parameter not set", "key", p.Key, "value", p.Value, "error", err)
+		level := slog.LevelWarn
+		if c.Mode == validation.ModeContainer {
+			level = slog.LevelInfo // container runtimes often mount /proc/sys read-only
+		}
+		c.logOnce(logger, p.Key, p.Value+err.Error(), level, "kernel parameter not set", "key", p.Key, "value", p.Value, "error", err)
 		return status
 	}
 	c.written[p.Key] = p.Value
