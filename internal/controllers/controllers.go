@@ -22,7 +22,9 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/plinth-os/plinth/internal/controllers/config"
+	"github.com/plinth-os/plinth/internal/controllers/etcd"
 	"github.com/plinth-os/plinth/internal/controllers/files"
+	"github.com/plinth-os/plinth/internal/controllers/k8s"
 	"github.com/plinth-os/plinth/internal/controllers/kernel"
 	"github.com/plinth-os/plinth/internal/controllers/network"
 	"github.com/plinth-os/plinth/internal/controllers/secrets"
@@ -78,6 +80,9 @@ type Deps struct {
 	OpenDHCP func(link string) (dhcp.Client, error)
 	// KernelIP is the kernel's ip= argument; nil when absent.
 	KernelIP *cmdline.IPConfig
+	// KernelSysctls are the sysctls the kernel command line set, which
+	// Plinth's defaults leave alone (cmdline.SysctlKeys).
+	KernelSysctls []string
 	// NTPQuery asks an NTP server for the clock's offset; with Clock nil
 	// too, time sync is off (status "disabled").
 	NTPQuery ctime.QueryFunc
@@ -119,8 +124,10 @@ func All(d Deps) []runtime.Controller {
 		files.EnvironmentController{},
 		&secrets.APICertsController{Root: d.Root, Now: d.Now, DialTrustd: d.DialTrustd},
 		&ctime.SyncController{Mode: d.Mode, Query: d.NTPQuery, Clock: d.Clock, KernelServers: addrStrings(ip.NTP)},
-		&kernel.SysctlController{Root: d.Root, Mode: d.Mode},
+		&kernel.SysctlController{Root: d.Root, Mode: d.Mode, KeepDefaults: d.KernelSysctls},
 	}
+
+	all = append(all, controlPlane(d)...)
 
 	if !metal {
 		return all
@@ -140,6 +147,16 @@ func All(d Deps) []runtime.Controller {
 	}
 
 	return all
+}
+
+// controlPlane returns the controllers of etcd and the Kubernetes control
+// plane (they do nothing on workers but for the cluster CA file).
+func controlPlane(d Deps) []runtime.Controller {
+	return []runtime.Controller{
+		&k8s.PKIController{Root: d.Root, Now: d.Now},
+		&etcd.PKIController{Root: d.Root, Now: d.Now},
+		&etcd.ServiceController{Root: d.Root},
+	}
 }
 
 func addrStrings(as []netip.Addr) []string {

@@ -76,6 +76,7 @@ func (s *metalSystem) fillDeps(d *controllers.Deps) {
 		return
 	}
 	d.KernelIP = s.ip
+	d.KernelSysctls = s.cmdline.SysctlKeys()
 	d.NTPQuery = func(ctx context.Context, server string) (ntp.Response, error) {
 		return ntp.Query(ctx, server, ntp.DefaultTimeout)
 	}

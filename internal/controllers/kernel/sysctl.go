@@ -30,6 +30,9 @@ import (
 //     always, no panic on OOM, reboot 10 s after a panic, panic on oops,
 //     large key quotas), so kubelet never has to change the kernel itself.
 //
+// A key the kernel command line sets (panic=, sysctl.<key>=) keeps the
+// command line's value: see SysctlController.KeepDefaults.
+//
 // Left out on purpose: one-way switches (kernel.unprivileged_bpf_disabled=1,
 // kernel.kexec_load_disabled, which upgrades may need) and IPv6
 // forwarding, which stops the acceptance of router advertisements.
@@ -68,13 +71,14 @@ type Param struct {
 	Skipped bool
 }
 
-// Params merges Defaults and machine.sysctls, sorted by key. In container
-// mode only net.* keys (which belong to the node's network namespace) are
-// set: every other key would change the host's kernel, so it is skipped.
-func Params(sysctls map[string]string, mode validation.Mode) []Param {
+// Params merges Defaults (but those in keep) and machine.sysctls, sorted
+// by key. In container mode only net.* keys (which belong to the node's
+// network namespace) are set: every other key would change the host's
+// kernel, so it is skipped.
+func Params(sysctls map[string]string, keep []string, mode validation.Mode) []Param {
 	var out []Param
 	for k, v := range Defaults {
-		if _, over := sysctls[k]; !over {
+		if _, over := sysctls[k]; !over && !slices.Contains(keep, k) {
 			out = append(out, Param{Key: k, Value: v, Origin: kernel.OriginDefault})
 		}
 	}
@@ -109,6 +113,9 @@ type SysctlController struct {
 	Root string
 	// Mode is metal or container.
 	Mode validation.Mode
+	// KeepDefaults are defaults not applied because the kernel command
+	// line set them (panic=, sysctl.*=; see cmdline.SysctlKeys).
+	KeepDefaults []string
 
 	logged  map[string]string // key → what was last logged about it
 	written map[string]string // key → value written
@@ -145,7 +152,7 @@ func (c *SysctlController) Run(ctx context.Context, r runtime.ControllerRuntime,
 			sysctls = m.Machine.Sysctls
 		}
 		tr := runtime.NewOutputTracker(r, kernel.NamespaceName, kernel.KernelParamStatusType)
-		for _, p := range Params(sysctls, c.Mode) {
+		for _, p := range Params(sysctls, c.KeepDefaults, c.Mode) {
 			status := c.apply(p, logger)
 			if err := tr.Modify(ctx, kernel.NewKernelParamStatus(p.Key), func(res resource.Resource) error {
 				*res.(*kernel.KernelParamStatus).TypedSpec() = status

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 func TestParamsPerMode(t *testing.T) {
 	config := map[string]string{"net.ipv4.ip_forward": "0", "vm.swappiness": "10", "net.core.somaxconn": "4096"}
 	for _, mode := range []validation.Mode{validation.ModeMetal, validation.ModeContainer} {
-		params := kernel.Params(config, mode)
+		params := kernel.Params(config, nil, mode)
 		if len(params) != len(kernel.Defaults)+2 {
 			t.Fatalf("%s: %d params", mode, len(params))
 		}
@@ -45,6 +45,18 @@ func TestParamsPerMode(t *testing.T) {
 				t.Errorf("%s: %s skipped = %v, want %v", mode, p.Key, p.Skipped, want)
 			}
 		}
+	}
+}
+
+func TestParamsKeepCommandLineKeys(t *testing.T) {
+	params := kernel.Params(map[string]string{"vm.swappiness": "1"}, []string{"kernel.panic", "vm.swappiness"}, validation.ModeMetal)
+	for _, p := range params {
+		if p.Key == "kernel.panic" {
+			t.Fatal("kernel.panic applied although the command line set panic=")
+		}
+	}
+	if len(params) != len(kernel.Defaults) {
+		t.Fatalf("%d params: the config's key must stay", len(params))
 	}
 }
 

@@ -130,3 +130,19 @@ func (c Cmdline) IP() (*IPConfig, error) {
 	}
 	return &ip, nil
 }
+
+// SysctlKeys returns the kernel parameters the command line sets itself:
+// every sysctl.<key>=value (Linux 5.8+), and kernel.panic for panic=.
+// Plinth's defaults leave them alone.
+func (c Cmdline) SysctlKeys() []string {
+	var out []string
+	for _, a := range c.Args {
+		switch {
+		case a.Key == "panic" && a.HasValue:
+			out = append(out, "kernel.panic")
+		case strings.HasPrefix(a.Key, "sysctl.") && len(a.Key) > len("sysctl."):
+			out = append(out, strings.ReplaceAll(strings.TrimPrefix(a.Key, "sysctl."), "/", "."))
+		}
+	}
+	return out
+}

@@ -143,3 +143,14 @@ func TestCmdlineIP(t *testing.T) {
 		t.Fatal("IP accepted a bad argument")
 	}
 }
+
+func TestSysctlKeys(t *testing.T) {
+	got := cmdline.Parse("console=ttyS0 panic=-1 sysctl.vm.swappiness=10 sysctl.net/ipv4/ip_forward=0 sysctl.=x quiet").SysctlKeys()
+	want := []string{"kernel.panic", "vm.swappiness", "net.ipv4.ip_forward"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("SysctlKeys = %q, want %q", got, want)
+	}
+	if got := cmdline.Parse("quiet").SysctlKeys(); got != nil {
+		t.Fatalf("SysctlKeys without any = %q", got)
+	}
+}
