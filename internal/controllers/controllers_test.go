@@ -19,6 +19,7 @@ import (
 	resconfig "github.com/plinth-os/plinth/pkg/machinery/resources/config"
 	resfiles "github.com/plinth-os/plinth/pkg/machinery/resources/files"
 	resnet "github.com/plinth-os/plinth/pkg/machinery/resources/network"
+	rtres "github.com/plinth-os/plinth/pkg/machinery/resources/runtime"
 	ressecrets "github.com/plinth-os/plinth/pkg/machinery/resources/secrets"
 )
 
@@ -28,13 +29,15 @@ func TestMain(m *testing.M) {
 
 func TestDefinitions(t *testing.T) {
 	reg := resource.NewRegistry()
-	if err := reg.Register(controllers.Definitions()...); err != nil {
+	// runtime/ types (ServiceConfig) are registered by machined itself.
+	if err := reg.Register(append(controllers.Definitions(), rtres.Definitions...)...); err != nil {
 		t.Fatal(err)
 	}
 
 	for name, sensitive := range map[string]bool{
 		"apicerts": true, "mc": true, "hostname": false, "nodeaddresses": false,
 		"staticfilestatus": false, "env": false, "machinetype": false,
+		"etcdcerts": true, "k8scerts": true, "manifests": true, "etcdstatus": false, "etcdmembers": false,
 	} {
 		d, err := reg.Lookup(name)
 		if err != nil {

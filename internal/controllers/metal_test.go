@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-os/plinth/internal/sys/netlink"
 	"github.com/plinth-os/plinth/pkg/machinery/config/validation"
 	"github.com/plinth-os/plinth/pkg/machinery/resource"
+	rtres "github.com/plinth-os/plinth/pkg/machinery/resources/runtime"
 )
 
 // nopNetlink is a kernel without links.
@@ -59,7 +60,8 @@ func TestMetalControllers(t *testing.T) {
 	}
 
 	reg := resource.NewRegistry()
-	if err := reg.Register(controllers.Definitions()...); err != nil {
+	// runtime/ types (ServiceConfig) are registered by machined itself.
+	if err := reg.Register(append(controllers.Definitions(), rtres.Definitions...)...); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range controllers.All(controllers.Deps{Mode: validation.ModeMetal, Netlink: nopNetlink{}, OpenDHCP: open}) {

@@ -145,10 +145,6 @@ type StatusSpec struct {
 	Healthy bool `json:"healthy"`
 	// Version is the server's version.
 	Version string `json:"version,omitempty"`
-	// DBSize is the size of the database in bytes.
-	DBSize int64 `json:"dbSize,omitempty"`
-	// RaftIndex is the local member's raft index.
-	RaftIndex uint64 `json:"raftIndex,omitempty"`
 	// Message says why the member is in its phase.
 	Message string `json:"message,omitempty"`
 }
