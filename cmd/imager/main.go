@@ -29,7 +29,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.Allowlist, "allow", "image/rootfs.allow", "rootfs allowlist")
 	fs.StringVar(&cfg.ImageDir, "image-dir", "image", "directory of image: sources")
 	fs.StringVar(&cfg.Out, "out", "_out", "output directory")
-	fs.StringVar(&cfg.Plinth, "plinth", "", "static plinth binary (default <out>/plinth)")
+	fs.StringVar(&cfg.Init, "init", "", "static binary for the initramfs's /init (default <out>/plinth)")
 	fs.StringVar(&cfg.Cache, "cache", defaultCache(), "download and extraction cache")
 	fs.StringVar(&comp, "squashfs-comp", string(imager.DefaultCompression), "squashfs compression: lz4, zstd, xz, gzip or lzo")
 	fs.IntVar(&cfg.BlockSize, "squashfs-block", 0, "squashfs block size in bytes (0: 131072)")
@@ -48,10 +48,10 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "imager: %v\n", err)
 		return 2
 	}
-	if cfg.Plinth == "" {
-		cfg.Plinth = filepath.Join(cfg.Out, "plinth")
+	if cfg.Init == "" {
+		cfg.Init = filepath.Join(cfg.Out, "plinth")
 	}
-	if _, err := os.Stat(cfg.Plinth); err != nil {
+	if _, err := os.Stat(cfg.Init); err != nil {
 		fmt.Fprintf(os.Stderr, "imager: %v (run make build first)\n", err)
 		return 1
 	}

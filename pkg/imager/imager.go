@@ -5,7 +5,7 @@
 //	                      ├─▶ vmlinux            (payload of vmlinuz, decompressed)
 //	                      └─▶ modules + order    (depmod -b, modules.dep)
 //	image/rootfs.allow + _out/plinth ─▶ rootfs.sqsh, rootfs-manifest.txt
-//	plinth, modules, rootfs.sqsh ─▶ initramfs (uncompressed newc cpio)
+//	init (_out/plinth), modules, rootfs.sqsh ─▶ initramfs (uncompressed newc cpio)
 //
 // Every step is incremental: it runs only when the hash of what it reads
 // changed or an output is missing.
@@ -55,8 +55,10 @@ type Config struct {
 	ImageDir string
 	// Out is the output directory (_out); out: sources resolve in it.
 	Out string
-	// Plinth is the static plinth binary (_out/plinth).
-	Plinth string
+	// Init is the static binary written as the initramfs's /init: the
+	// multi-call plinth binary (_out/plinth), or any static program that
+	// runs initapp.Main. The rootfs takes its binaries from the allowlist.
+	Init string
 	// Cache keeps downloaded packages and extracted trees.
 	Cache string
 	// Compression is the squashfs compressor (DefaultCompression when empty).
@@ -113,7 +115,7 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("imager: %w", err)
 	}
-	if err := initramfs.CheckInit(cfg.Plinth); err != nil {
+	if err := initramfs.CheckInit(cfg.Init); err != nil {
 		return nil, err
 	}
 	b := &builder{cfg: cfg, in: in, now: time.Now, built: map[string]bool{}}
@@ -205,13 +207,13 @@ func (b *builder) initramfs(tree string) (modules.Plan, error) {
 		return modules.Plan{}, err
 	}
 	spec := initramfs.Spec{
-		Init: b.cfg.Plinth, ModulesDir: filepath.Join(tree, "lib", "modules", k.Release),
+		Init: b.cfg.Init, ModulesDir: filepath.Join(tree, "lib", "modules", k.Release),
 		Release: k.Release, Modules: plan.Paths, Rootfs: b.out(Rootfs),
 	}
 	kr, key := newKeyer()
 	kr.add("kernel", k.Package.SHA256, k.Release)
 	kr.add("modules", plan.Paths...)
-	if err := kr.file("plinth", spec.Init); err != nil {
+	if err := kr.file("init", spec.Init); err != nil {
 		return plan, fmt.Errorf("initramfs: %w", err)
 	}
 	if err := kr.file("rootfs", spec.Rootfs); err != nil {
