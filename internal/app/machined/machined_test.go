@@ -96,8 +96,11 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil || string(conf.GetMessages()[0].GetData()) != string(cfg) {
 		t.Fatalf("GetConfiguration = %v", err)
 	}
+	if _, err = mc.Bootstrap(ctx, &machine.BootstrapRequest{}); err != nil {
+		t.Fatalf("Bootstrap = %v", err)
+	}
 	_, err = mc.Bootstrap(ctx, &machine.BootstrapRequest{})
-	wantCode(t, err, codes.Unimplemented, "Kubernetes is not configured yet")
+	wantCode(t, err, codes.FailedPrecondition, "etcd is already bootstrapped on this node")
 }
 
 func stageIs(rc resource.ResourceServiceClient, stage rtres.Stage) error {

@@ -66,7 +66,9 @@ type MachineOptions struct {
 	Inspector Inspector
 	// History returns a service's recent state changes, oldest first.
 	History func(id string) []supervisor.ServiceEvent
-	Logger  *slog.Logger
+	// Bootstrap starts etcd as a new cluster (nil: Unimplemented).
+	Bootstrap Bootstrapper
+	Logger    *slog.Logger
 }
 
 // Machine implements machine.MachineServiceServer.
@@ -134,11 +136,6 @@ func (m *Machine) GetConfiguration(context.Context, *emptypb.Empty) (*machine.Ge
 		return nil, status.Error(codes.FailedPrecondition, "no machine config: the node is in maintenance mode")
 	}
 	return &machine.GetConfigurationResponse{Messages: []*machine.GetConfiguration{{Data: data}}}, nil
-}
-
-// Bootstrap is not available yet.
-func (m *Machine) Bootstrap(context.Context, *machine.BootstrapRequest) (*machine.BootstrapResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "Kubernetes is not configured yet")
 }
 
 // Hostname returns the node's hostname.
