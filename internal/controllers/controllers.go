@@ -156,6 +156,7 @@ func controlPlane(d Deps) []runtime.Controller {
 		&k8s.PKIController{Root: d.Root, Now: d.Now},
 		&etcd.PKIController{Root: d.Root, Now: d.Now},
 		&etcd.ServiceController{Root: d.Root},
+		k8s.ControlPlaneController{},
 	}
 }
 
