@@ -165,7 +165,7 @@ func newMachined(opts Options) (*machined, error) {
 	m.power = m.defaultPower()
 	m.machineAPI = server.NewMachine(server.MachineOptions{
 		Node: m, Services: m.sup, Events: m.events, Inspector: m.inspector(),
-		History: m.history.get, Bootstrap: m.bootstrap, Logger: opts.Logger,
+		History: m.history.get, Kubernetes: m.kubernetesAPI(), Bootstrap: m.bootstrap, Logger: opts.Logger,
 	})
 	m.resourceAPI = server.NewResources(m.state, m.registry, opts.Logger)
 	return m, nil

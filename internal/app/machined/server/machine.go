@@ -68,7 +68,10 @@ type MachineOptions struct {
 	History func(id string) []supervisor.ServiceEvent
 	// Bootstrap starts etcd as a new cluster (nil: Unimplemented).
 	Bootstrap Bootstrapper
-	Logger    *slog.Logger
+	// Kubernetes gives the etcd, image, container and kubeconfig RPCs
+	// what they act on.
+	Kubernetes KubernetesOptions
+	Logger     *slog.Logger
 }
 
 // Machine implements machine.MachineServiceServer.

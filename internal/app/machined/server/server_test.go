@@ -152,7 +152,7 @@ func TestRequestValidation(t *testing.T) {
 	wantCode(t, err, codes.InvalidArgument, "tail_events")
 	lg, _ := h.machine.Logs(ctx, &machine.LogsRequest{Id: "x", Kubernetes: true})
 	_, err = drain(lg.Recv)
-	wantCode(t, err, codes.Unimplemented, "container logs")
+	wantCode(t, err, codes.InvalidArgument, "[NAMESPACE/]POD/CONTAINER")
 }
 
 func TestResetOptionsAndBusy(t *testing.T) {

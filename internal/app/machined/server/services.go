@@ -89,7 +89,7 @@ func serviceAction(msg string) *machine.ServiceActionResponse {
 // negative), then new output when follow is set.
 func (m *Machine) Logs(req *machine.LogsRequest, srv grpc.ServerStreamingServer[common.Data]) error {
 	if req.GetKubernetes() {
-		return status.Error(codes.Unimplemented, "container logs are not available yet: Kubernetes is not configured")
+		return m.kubernetesLogs(req, srv)
 	}
 	if err := m.checkService(req.GetId()); err != nil {
 		return err
