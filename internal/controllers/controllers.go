@@ -128,6 +128,7 @@ func All(d Deps) []runtime.Controller {
 	}
 
 	all = append(all, controlPlane(d)...)
+	all = append(all, kubernetesNode(d)...)
 
 	if !metal {
 		return all
@@ -157,6 +158,18 @@ func controlPlane(d Deps) []runtime.Controller {
 		&etcd.PKIController{Root: d.Root, Now: d.Now},
 		&etcd.ServiceController{Root: d.Root},
 		k8s.ControlPlaneController{},
+		k8s.ManifestsController{},
+		&k8s.ManifestApplyController{Root: d.Root, Now: d.Now},
+	}
+}
+
+// kubernetesNode returns the controllers of the node's Kubernetes
+// components: containerd and its preloaded images, kubelet.
+func kubernetesNode(d Deps) []runtime.Controller {
+	return []runtime.Controller{
+		&k8s.ContainerdController{Root: d.Root, Mode: d.Mode},
+		&k8s.ImagesController{Root: d.Root},
+		&k8s.KubeletController{Root: d.Root, Mode: d.Mode},
 	}
 }
 
@@ -176,7 +189,7 @@ func Definitions() []resource.Definition {
 
 	for _, defs := range [][]resource.Definition{
 		resconfig.Definitions, resnet.Definitions, resfiles.Definitions, ressecrets.Definitions,
-		restime.Definitions, reskernel.Definitions, resetcd.Definitions, resk8s.ControlPlaneDefinitions,
+		restime.Definitions, reskernel.Definitions, resetcd.Definitions, resk8s.ControlPlaneDefinitions, resk8s.NodeDefinitions,
 	} {
 		for _, d := range defs {
 			out = append(out, d.DeepCopy())

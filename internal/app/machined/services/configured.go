@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -86,6 +87,11 @@ func (c *configured) Runner() (supervisor.Runner, error) {
 	if len(c.spec.Args) == 0 {
 		return nil, fmt.Errorf("service %s: %w", c.id, errNoProgram)
 	}
+	program := c.nodePath(c.spec.Args[0])
+	if _, err := os.Stat(program); errors.Is(err, fs.ErrNotExist) {
+		// An image built without this program (tests, a trimmed image).
+		return nil, fmt.Errorf("%w: %s is not on this node", supervisor.ErrSkip, c.spec.Args[0])
+	}
 	env := append(slices.Clone(c.env), c.spec.Env...)
 	var groups *cgroup.Manager
 	if c.spec.MemoryMax > 0 {
@@ -93,7 +99,7 @@ func (c *configured) Runner() (supervisor.Runner, error) {
 	}
 	return process.New(process.Options{
 		Name:        c.id,
-		Path:        c.nodePath(c.spec.Args[0]),
+		Path:        program,
 		Args:        slices.Clone(c.spec.Args[1:]),
 		Env:         dedupEnv(env),
 		Dir:         c.nodePath(c.spec.WorkingDir),

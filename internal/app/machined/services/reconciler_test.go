@@ -350,3 +350,9 @@ func (f *fixed) Condition() supervisor.Condition { return nil }
 func (f *fixed) Runner() (supervisor.Runner, error) {
 	return nil, errors.New("not runnable")
 }
+
+func TestReconcilerSkipsMissingProgram(t *testing.T) {
+	e := start(t, nil)
+	e.put(t, "absent", rtres.ServiceConfigSpec{Args: []string{"/usr/bin/absent"}})
+	eventually(t, "absent skipped", func() bool { return e.state("absent") == supervisor.Skipped })
+}
