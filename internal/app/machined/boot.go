@@ -48,6 +48,7 @@ func (m *machined) prepare(ctx context.Context) error {
 		return err
 	}
 	m.prepareCgroups()
+	m.prepareNodeHost()
 	m.mu.Lock()
 	m.machineID = id
 	m.mu.Unlock()
