@@ -141,9 +141,13 @@ func fakeServices() []*machine.ServiceInfo {
 func (m *fakeMachine) ServiceList(ctx context.Context, _ *emptypb.Empty) (*machine.ServiceListResponse, error) {
 	m.f.record(ctx, "ServiceList", nil)
 	resp := &machine.ServiceListResponse{}
-	m.f.eachTarget(ctx, func(_ string, md *common.Metadata) {
+	m.f.eachTarget(ctx, func(node string, md *common.Metadata) {
 		item := &machine.ServiceList{Metadata: md}
-		if md.Error == "" {
+		switch {
+		case md.Error != "":
+		case m.f.services != nil:
+			item.Services = m.f.services(node)
+		default:
 			item.Services = fakeServices()
 		}
 		resp.Messages = append(resp.Messages, item)

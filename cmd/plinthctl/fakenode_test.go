@@ -73,7 +73,10 @@ type fakeNode struct {
 	subs          map[chan *machine.Event]struct{}
 	subAdded      chan struct{} // closed and replaced on each subscription
 	afterPower    *tls.Config   // TLS after a power cycle (nil: unchanged)
-	bg            sync.WaitGroup
+	kube          *fakeKube     // etcd, containerd, Kubernetes (useKube)
+	// services replaces the canned services of a node, when set.
+	services func(node string) []*machine.ServiceInfo
+	bg       sync.WaitGroup
 }
 
 // newFakeNode starts a fake node and writes a plinthconfig for it. At the
@@ -340,6 +343,9 @@ var editTempRE = regexp.MustCompile(`plinth-machineconfig-\d+\.yaml`)
 func (f *fakeNode) scrub(s string) string {
 	s = strings.ReplaceAll(s, f.dir, "$TMP")
 	s = strings.ReplaceAll(s, f.Addr, "$ENDPOINT")
+	if f.kube != nil {
+		s = strings.ReplaceAll(s, f.kube.api.URL, "$K8S")
+	}
 	s = strings.ReplaceAll(s, runtime.Version(), "$GOVERSION")
 	s = strings.ReplaceAll(s, runtime.GOOS+"/"+runtime.GOARCH, "$OS/$ARCH")
 	return editTempRE.ReplaceAllString(s, "plinth-machineconfig-N.yaml")

@@ -37,8 +37,8 @@ func fakeRegistry() *resource.Registry {
 	return r
 }
 
-// state returns the fake's resources of def, sorted by id.
-func (s *fakeResources) state(def resource.Definition) []resource.Resource {
+// state returns the fake's resources of def on node, sorted by id.
+func (s *fakeResources) state(def resource.Definition, node string) []resource.Resource {
 	stamp := func(r resource.Resource, version uint64) resource.Resource {
 		md := r.Metadata()
 		md.Version, md.Created, md.Updated = version, fakeBase, fakeBase.Add(time.Duration(version)*time.Minute)
@@ -58,6 +58,19 @@ func (s *fakeResources) state(def resource.Definition) []resource.Resource {
 		ms.TypedSpec().Stage, ms.TypedSpec().Ready = resruntime.Stage(s.f.stage), s.f.ready
 		s.f.mu.Unlock()
 		return []resource.Resource{stamp(ms, 3)}
+	case resconfig.MachineTypeType:
+		s.f.mu.Lock()
+		kube := s.f.kube != nil
+		s.f.mu.Unlock()
+		if !kube { // only nodes with Kubernetes say what they are
+			return nil
+		}
+		mt := resconfig.NewMachineType()
+		mt.TypedSpec().Type = "worker"
+		if node == "10.5.0.2" || node == "" {
+			mt.TypedSpec().Type = "controlplane"
+		}
+		return []resource.Resource{stamp(mt, 1)}
 	case resruntime.ServiceType:
 		apid, etcd := resruntime.NewService("apid"), resruntime.NewService("etcd")
 		*apid.TypedSpec() = resruntime.ServiceSpec{State: "Running", Running: true, Healthy: true}
@@ -133,10 +146,10 @@ func (s *fakeResources) Get(ctx context.Context, req *resourceapi.GetRequest) (*
 		return nil, err
 	}
 	resp := &resourceapi.GetResponse{}
-	s.f.eachTarget(ctx, func(_ string, md *common.Metadata) {
+	s.f.eachTarget(ctx, func(node string, md *common.Metadata) {
 		item := &resourceapi.Get{Metadata: md}
 		if md.Error == "" {
-			for _, r := range inNamespace(def, req.GetNamespace(), s.state(def)) {
+			for _, r := range inNamespace(def, req.GetNamespace(), s.state(def, node)) {
 				if r.Metadata().ID == req.GetId() {
 					item.Definition, item.Resource = apiDefinition(def), encode(r)
 				}
@@ -156,7 +169,7 @@ func (s *fakeResources) List(req *resourceapi.ListRequest, ss grpc.ServerStreami
 	if err != nil {
 		return err
 	}
-	s.f.eachTarget(ss.Context(), func(_ string, md *common.Metadata) {
+	s.f.eachTarget(ss.Context(), func(node string, md *common.Metadata) {
 		if err != nil {
 			return
 		}
@@ -164,7 +177,7 @@ func (s *fakeResources) List(req *resourceapi.ListRequest, ss grpc.ServerStreami
 			err = ss.Send(&resourceapi.ListResponse{Metadata: md})
 			return
 		}
-		for _, r := range inNamespace(def, req.GetNamespace(), s.state(def)) {
+		for _, r := range inNamespace(def, req.GetNamespace(), s.state(def, node)) {
 			if sel := req.GetLabelSelector(); sel != "" && !strings.Contains(fmt.Sprint(r.Metadata().Labels), strings.ReplaceAll(sel, "=", ":")) {
 				continue
 			}
@@ -183,7 +196,7 @@ func (s *fakeResources) Watch(req *resourceapi.WatchRequest, ss grpc.ServerStrea
 		return err
 	}
 	pdef := apiDefinition(def)
-	s.f.eachTarget(ss.Context(), func(_ string, md *common.Metadata) {
+	s.f.eachTarget(ss.Context(), func(node string, md *common.Metadata) {
 		if err != nil {
 			return
 		}
@@ -191,7 +204,7 @@ func (s *fakeResources) Watch(req *resourceapi.WatchRequest, ss grpc.ServerStrea
 			err = ss.Send(&resourceapi.WatchResponse{Metadata: md})
 			return
 		}
-		rs := inNamespace(def, req.GetNamespace(), s.state(def))
+		rs := inNamespace(def, req.GetNamespace(), s.state(def, node))
 		var events []*resourceapi.WatchResponse
 		for _, r := range rs {
 			events = append(events, &resourceapi.WatchResponse{EventType: resourceapi.EventType_CREATED, Resource: encode(r)})

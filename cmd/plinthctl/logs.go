@@ -21,12 +21,15 @@ type logsFlags struct {
 func newLogsCmd(g *globalFlags) *cobra.Command {
 	f := &logsFlags{}
 	cmd := &cobra.Command{
-		Use:   "logs SERVICE",
-		Short: "Print a service's logs",
-		Long: `Print the captured output of a service (or, with -k, of a Kubernetes
-container). With several nodes every line is led by its node.`,
+		Use:   "logs SERVICE | -k [NAMESPACE/]POD/CONTAINER",
+		Short: "Print a service's or a Kubernetes container's logs",
+		Long: `Print the captured output of a service, or with -k of a Kubernetes
+container ("plinthctl containers -k" lists them; the namespace may be left
+out when the pod name is unique). With several nodes every line is led by
+its node.`,
 		Example: `  plinthctl logs etcd --tail 20
-  plinthctl logs kubelet -f -n 10.5.0.2,10.5.0.3`,
+  plinthctl logs kubelet -f -n 10.5.0.2,10.5.0.3
+  plinthctl logs -k kube-system/kube-flannel-ds-x7k2p/kube-flannel -n 10.5.0.3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			nc, err := connect(cmd, g)
@@ -48,6 +51,6 @@ container). With several nodes every line is led by its node.`,
 	}
 	cmd.Flags().BoolVarP(&f.Follow, "follow", "f", false, "keep printing new lines")
 	cmd.Flags().Int32Var(&f.Tail, "tail", -1, "print only the last N lines (-1: all)")
-	cmd.Flags().BoolVarP(&f.Kubernetes, "kubernetes", "k", false, "SERVICE is a Kubernetes container id")
+	cmd.Flags().BoolVarP(&f.Kubernetes, "kubernetes", "k", false, "read a Kubernetes container's log: [NAMESPACE/]POD/CONTAINER")
 	return cmd
 }
