@@ -8,6 +8,9 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/plinth-os/plinth/pkg/machinery/config/generate"
+	"github.com/plinth-os/plinth/pkg/machinery/config/v1alpha1"
 )
 
 // Paths and ports of the etcd member.
@@ -178,4 +181,39 @@ func memberList(members []member, selfName, selfPeerURL string) string {
 	}
 
 	return strings.Join(parts, ",")
+}
+
+// clusterRanges are the pod and service subnets of the cluster (with their
+// defaults): addresses in them belong to CNI interfaces, not to the node.
+func clusterRanges(c *v1alpha1.Cluster) []netip.Prefix {
+	pods, services := []string{generate.DefaultPodSubnet}, []string{generate.DefaultServiceSubnet}
+
+	if c != nil && c.Network != nil {
+		if len(c.Network.PodSubnets) > 0 {
+			pods = c.Network.PodSubnets
+		}
+
+		if len(c.Network.ServiceSubnets) > 0 {
+			services = c.Network.ServiceSubnets
+		}
+	}
+
+	var out []netip.Prefix
+
+	for _, s := range append(slices.Clone(pods), services...) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+
+	return out
+}
+
+// nodeAddresses drops the addresses (CIDR strings) inside ranges.
+func nodeAddresses(addresses []string, ranges []netip.Prefix) []string {
+	return slices.DeleteFunc(slices.Clone(addresses), func(s string) bool {
+		p, err := netip.ParsePrefix(s)
+
+		return err == nil && containsAny(ranges, p.Addr().Unmap())
+	})
 }

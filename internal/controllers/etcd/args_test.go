@@ -130,3 +130,12 @@ func TestMemberList(t *testing.T) {
 		t.Errorf("initial cluster %q, want %q", got, want)
 	}
 }
+
+func TestNodeAddresses(t *testing.T) {
+	ranges := clusterRanges(nil) // the defaults: 10.244.0.0/16 and 10.96.0.0/12
+	got := nodeAddresses([]string{"10.244.0.1/24", "10.5.0.2/24", "10.96.0.1/32", "fd00::2/64"}, ranges)
+
+	if want := []string{"10.5.0.2/24", "fd00::2/64"}; !slices.Equal(got, want) {
+		t.Errorf("node addresses %v, want %v", got, want)
+	}
+}

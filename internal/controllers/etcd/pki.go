@@ -149,7 +149,7 @@ func (c *PKIController) reconcile(ctx context.Context, r runtime.ControllerRunti
 		spec = *cur.TypedSpec()
 	}
 
-	ips, names := memberSANs(*host.TypedSpec(), addrs.TypedSpec().Addresses)
+	ips, names := memberSANs(*host.TypedSpec(), nodeAddresses(addrs.TypedSpec().Addresses, clusterRanges(cfg.Cluster)))
 
 	next, reasons, err := reissue(spec, ca, string(cfg.Cluster.Etcd.CA.Crt), ips, names, c.Now)
 	if err != nil {

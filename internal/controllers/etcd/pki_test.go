@@ -23,7 +23,7 @@ func TestEtcdPKI(t *testing.T) {
 
 	m := testConfig(t, v1alpha1.TypeControlPlane)
 	ctest.SetConfig(t, h.State, m)
-	setNetwork(t, h.State, "cp1", "10.5.0.2/24")
+	setNetwork(t, h.State, "cp1", "10.5.0.2/24", "10.244.0.1/24") // cni0's address is no member address
 
 	res := func() *etcd.Certificates {
 		return ctest.Get[etcd.CertificatesSpec](t, h.State, etcd.NamespaceName, etcd.CertificatesType, etcd.CertificatesID)

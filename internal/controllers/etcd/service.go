@@ -186,7 +186,7 @@ func (c *ServiceController) reconcile(ctx context.Context, r runtime.ControllerR
 		subnets, extra = e.AdvertisedSubnets, e.ExtraArgs
 	}
 
-	ip, err := advertisedIP(in.addrs.TypedSpec().Addresses, subnets)
+	ip, err := advertisedIP(nodeAddresses(in.addrs.TypedSpec().Addresses, clusterRanges(in.cfg.Cluster)), subnets)
 	if err != nil {
 		return 0, writeStatus(ctx, r, etcd.StatusSpec{Phase: etcd.PhaseWaiting, Message: err.Error()})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/netip"
 
 	"github.com/plinth-os/plinth/internal/controllers/etcd"
 	"github.com/plinth-os/plinth/internal/controllers/internal/read"
@@ -145,7 +144,8 @@ func cleanup(ctx context.Context, tr *runtime.OutputTracker) error {
 }
 
 // newControlPlaneInput reads the cluster settings and picks the address
-// kube-apiserver advertises: the node's first address.
+// kube-apiserver advertises: the node's first address that is not a pod or
+// service address.
 func newControlPlaneInput(c *v1alpha1.Cluster, addresses []string) (controlPlaneInput, error) {
 	cl, err := newCluster(c)
 	if err != nil {
@@ -154,12 +154,8 @@ func newControlPlaneInput(c *v1alpha1.Cluster, addresses []string) (controlPlane
 
 	in := controlPlaneInput{cluster: cl}
 
-	for _, a := range addresses {
-		if p, err := netip.ParsePrefix(a); err == nil {
-			in.advertise = p.Addr().Unmap()
-
-			break
-		}
+	if addrs := cl.nodeAddrs(addresses); len(addrs) > 0 {
+		in.advertise = addrs[0]
 	}
 
 	if !in.advertise.IsValid() {

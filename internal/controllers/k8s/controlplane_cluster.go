@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/plinth-os/plinth/pkg/machinery/config/generate"
@@ -107,6 +108,32 @@ func parsePrefixes(field string, in []string) ([]netip.Prefix, error) {
 	}
 
 	return out, nil
+}
+
+// isClusterAddr reports whether a is a pod or service address: addresses
+// of the node's CNI interfaces (cni0, flannel.1) are no node addresses.
+func (c cluster) isClusterAddr(a netip.Addr) bool {
+	for _, p := range append(slices.Clone(c.podSubnets), c.serviceSubnets...) {
+		if p.Contains(a) {
+			return true
+		}
+	}
+
+	return false
+}
+
+// nodeAddrs returns the node's addresses (CIDR strings) without the pod
+// and service ones, in their order.
+func (c cluster) nodeAddrs(addresses []string) []netip.Addr {
+	var out []netip.Addr
+
+	for _, s := range addresses {
+		if p, err := netip.ParsePrefix(s); err == nil && !c.isClusterAddr(p.Addr().Unmap()) {
+			out = append(out, p.Addr().Unmap())
+		}
+	}
+
+	return out
 }
 
 // nthAddr returns the n-th address of p (0 is the network address).

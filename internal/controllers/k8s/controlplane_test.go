@@ -32,7 +32,7 @@ func TestControlPlaneArgs(t *testing.T) {
 		notWant   []string // flag prefixes that must be absent
 	}{
 		{
-			name: "apiserver defaults", cluster: base, addresses: []string{"10.5.0.2/24"}, args: apiServerArgs,
+			name: "apiserver defaults", cluster: base, addresses: []string{"10.244.0.1/24", "10.5.0.2/24"}, args: apiServerArgs,
 			want: []string{
 				"--advertise-address=10.5.0.2", "--service-cluster-ip-range=10.96.0.0/12",
 				"--service-account-issuer=https://kubernetes.default.svc.cluster.local",

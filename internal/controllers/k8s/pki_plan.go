@@ -108,11 +108,7 @@ func apiServerSANs(cl cluster, host network.HostnameSpec, addresses, extra []str
 	addrs := []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1}), netip.IPv6Loopback()}
 	addrs = append(addrs, cl.apiServiceIPs()...)
 
-	for _, a := range addresses {
-		if p, err := netip.ParsePrefix(a); err == nil {
-			addrs = append(addrs, p.Addr().Unmap())
-		}
-	}
+	addrs = append(addrs, cl.nodeAddrs(addresses)...)
 
 	names := []string{
 		"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",

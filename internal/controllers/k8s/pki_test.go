@@ -35,7 +35,7 @@ func TestAPIServerSANs(t *testing.T) {
 	}
 
 	ips, names := apiServerSANs(cl, resnet.HostnameSpec{Hostname: "cp1", FQDN: "cp1.corp"},
-		[]string{"10.5.0.2/24", "fd00::2/64", "garbage"}, []string{"192.168.1.1", "Extra.Example.com.", ""})
+		[]string{"10.5.0.2/24", "fd00::2/64", "garbage", "10.244.0.1/24", "10.244.0.0/32"}, []string{"192.168.1.1", "Extra.Example.com.", ""})
 
 	wantIPs := []string{"10.5.0.2", "10.96.0.1", "127.0.0.1", "192.168.1.1", "::1", "fd00::2", "fd00:10:96::1"}
 	if !slices.Equal(ips, wantIPs) {
