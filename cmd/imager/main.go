@@ -29,6 +29,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.Allowlist, "allow", "image/rootfs.allow", "rootfs allowlist")
 	fs.StringVar(&cfg.ImageDir, "image-dir", "image", "directory of image: sources")
 	fs.StringVar(&cfg.Out, "out", "_out", "output directory")
+	fs.StringVar(&cfg.OutSources, "out-sources", "", "directory of the allowlist's out: sources (default <out>)")
 	fs.StringVar(&cfg.Init, "init", "", "static binary for the initramfs's /init (default <out>/plinth)")
 	fs.StringVar(&cfg.Cache, "cache", defaultCache(), "download and extraction cache")
 	fs.StringVar(&comp, "squashfs-comp", string(imager.DefaultCompression), "squashfs compression: lz4, zstd, xz, gzip or lzo")

@@ -10,6 +10,7 @@
 #
 # Usage: hack/bench/boot.sh [rounds] [compression...]
 #   defaults: 5 rounds; zstd lz4 (any of zstd lz4 xz gzip lzo)
+#   IMAGER_FLAGS adds imager flags (e.g. "-allow other.allow").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,8 +25,8 @@ mkdir -p _out/bench
 for comp in "${comps[@]}"; do
 	dir=_out/bench/$comp
 	mkdir -p "$dir"
-	cp _out/plinth "$dir/plinth"
-	go run ./cmd/imager -out "$dir" -squashfs-comp "$comp" -quiet >/dev/null
+	# shellcheck disable=SC2086 # IMAGER_FLAGS is a list of words
+	go run ./cmd/imager -out "$dir" -out-sources _out -init _out/plinth -squashfs-comp "$comp" -quiet ${IMAGER_FLAGS:-} >/dev/null
 	: >"$dir/samples"
 done
 

@@ -53,8 +53,11 @@ type Config struct {
 	Allowlist string
 	// ImageDir resolves image: sources (image/).
 	ImageDir string
-	// Out is the output directory (_out); out: sources resolve in it.
+	// Out is the output directory (_out).
 	Out string
+	// OutSources is where out: sources of the allowlist resolve (Out when
+	// empty), so an image can be built into another directory.
+	OutSources string
 	// Init is the static binary written as the initramfs's /init: the
 	// multi-call plinth binary (_out/plinth), or any static program that
 	// runs initapp.Main. The rootfs takes its binaries from the allowlist.

@@ -13,9 +13,13 @@ import (
 
 // sources maps allowlist sources to the build's directories.
 func (b *builder) sources(ctx context.Context) (rootfs.SourceMap, error) {
+	outSources := b.cfg.OutSources
+	if outSources == "" {
+		outSources = b.cfg.Out
+	}
 	m := rootfs.SourceMap{
 		Dirs: map[string]string{
-			"out:":   b.cfg.Out,
+			"out:":   outSources,
 			"image:": b.cfg.ImageDir,
 		},
 		Files: map[string][]byte{"gen:os-release": osRelease(b.cfg.Version)},
