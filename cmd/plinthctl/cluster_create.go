@@ -37,21 +37,31 @@ type clusterCreateFlags struct {
 	PatchesCP     []string
 	PatchesWorker []string
 	WaitTimeout   time.Duration
+	// SkipKubernetes stops once the nodes' APIs answer: no bootstrap.
+	SkipKubernetes bool
+	// Kubeconfig is where the admin kubeconfig is merged (default
+	// $KUBECONFIG's first file or ~/.kube/config).
+	Kubeconfig string
 }
 
 func newClusterCreateCmd(g *globalFlags) *cobra.Command {
 	f := &clusterCreateFlags{}
 	cmd := &cobra.Command{
 		Use:   "create",
-		Short: "Create a local cluster and wait until every node's API answers",
+		Short: "Create a local Kubernetes cluster and wait until it is healthy",
 		Long: `Create a local cluster: generate its secrets and machine configs (kept in
 ~/.plinth/clusters/NAME), start one node per machine, deliver each node its
 config over the maintenance API, wait until every node answers over mutual
-TLS, and add a context named NAME to the client config.
+TLS, bootstrap etcd on the first control plane, wait until Kubernetes is
+healthy (the checks of 'plinthctl health', shown as they pass), merge an
+admin kubeconfig (context admin@NAME) into ~/.kube/config or --kubeconfig,
+and add a context named NAME to the client config. --skip-kubernetes stops
+once the nodes' APIs answer.
 
 With Docker (the default when a daemon answers) nodes are containers of the
-node image built by 'make image-container'; their APIs are published on
-127.0.0.1. Anything created is removed again if a step fails.`,
+node image built by 'make image-container'; their APIs, and the control
+planes' Kubernetes APIs, are published on 127.0.0.1. Anything created is
+removed again if a step fails.`,
 		Example: `  plinthctl cluster create
   plinthctl cluster create --name demo --workers 2 --memory 4096
   plinthctl cluster create --config-patch '{"machine": {"sysctls": {"net.ipv4.ip_forward": "1"}}}'`,
@@ -70,7 +80,9 @@ node image built by 'make image-container'; their APIs are published on
 	fl.StringArrayVar(&f.Patches, "config-patch", nil, "patch applied to every machine config (@file or inline); repeatable")
 	fl.StringArrayVar(&f.PatchesCP, "config-patch-control-plane", nil, "patch applied to control-plane configs; repeatable")
 	fl.StringArrayVar(&f.PatchesWorker, "config-patch-worker", nil, "patch applied to worker configs; repeatable")
-	fl.DurationVar(&f.WaitTimeout, "wait-timeout", 5*time.Minute, "give up (and remove the cluster) if the nodes' APIs do not all answer within this long")
+	fl.DurationVar(&f.WaitTimeout, "wait-timeout", 10*time.Minute, "give up (and remove the cluster) if it is not healthy within this long")
+	fl.BoolVar(&f.SkipKubernetes, "skip-kubernetes", false, "stop once the nodes' APIs answer: no bootstrap, no Kubernetes")
+	fl.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig to merge the admin context into (default $KUBECONFIG's first file or ~/.kube/config)")
 	return cmd
 }
 
@@ -184,6 +196,9 @@ func (f *clusterCreateFlags) run(cmd *cobra.Command, g *globalFlags) (err error)
 		if err != nil {
 			err = withNodeStates(ctx, p, cluster, err)
 			fmt.Fprintf(out, "removing cluster %s\n", f.Name)
+			if kerr := removeClusterKubeconfig(cluster, out); kerr != nil {
+				err = fmt.Errorf("%w; removing its kubeconfig context failed too: %v", err, kerr)
+			}
 			dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer dcancel()
 			if derr := p.Destroy(dctx, f.Name, out); derr != nil {
@@ -215,6 +230,13 @@ func (f *clusterCreateFlags) finish(ctx context.Context, cmd *cobra.Command, g *
 	if err := waitForAPIs(ctx, cc.Contexts[f.Name], ips, report); err != nil {
 		return fmt.Errorf("create cluster %s: %w", f.Name, err)
 	}
+	var k8s *kubernetesResult
+	if !f.SkipKubernetes {
+		if k8s, err = startKubernetes(ctx, cc.Contexts[f.Name], cluster, f.Kubeconfig, out); err != nil {
+			return fmt.Errorf("create cluster %s: %w", f.Name, err)
+		}
+		cluster.Extra[extraKubeconfig], cluster.Extra[extraKubeconfigContext] = k8s.path, k8s.context
+	}
 	name, path, err := mergeClusterContext(g, cluster, cc, out)
 	if err != nil {
 		return err
@@ -223,14 +245,29 @@ func (f *clusterCreateFlags) finish(ctx context.Context, cmd *cobra.Command, g *
 	if err := cluster.Save(); err != nil {
 		return err
 	}
-	printNextSteps(out, cluster, name, path, nowFunc().Sub(start))
+	printNextSteps(out, cluster, name, path, k8s, nowFunc().Sub(start))
 	return nil
 }
 
-func printNextSteps(out io.Writer, c *provision.Cluster, context, path string, took time.Duration) {
-	fmt.Fprintf(out, "\ncluster %s is up in %s: %s\n", c.Name, took.Round(100*time.Millisecond), strings.Join(nodeSummaries(c), ", "))
-	fmt.Fprintf(out, "context %q is current in %s (endpoint %s)\n\n", context, path, c.Nodes[0].APIEndpoint)
-	fmt.Fprintln(out, "next:")
+func printNextSteps(out io.Writer, c *provision.Cluster, context, path string, k8s *kubernetesResult, took time.Duration) {
+	what := "up"
+	if k8s != nil {
+		what = "healthy"
+	}
+	fmt.Fprintf(out, "\ncluster %s is %s in %s: %s\n", c.Name, what, took.Round(100*time.Millisecond), strings.Join(nodeSummaries(c), ", "))
+	fmt.Fprintf(out, "context %q is current in %s (endpoint %s)\n", context, path, c.Nodes[0].APIEndpoint)
+	if k8s != nil {
+		fmt.Fprintf(out, "kubectl context %q is current in %s\n", k8s.context, k8s.path)
+	}
+	fmt.Fprintln(out, "\nnext:")
+	if k8s != nil {
+		kubectl := "kubectl"
+		if def, err := defaultKubeconfigPath(); err != nil || def != k8s.path {
+			kubectl += " --kubeconfig " + k8s.path
+		}
+		fmt.Fprintf(out, "  %s get nodes\n", kubectl)
+		fmt.Fprintf(out, "  %s get pods -A\n", kubectl)
+	}
 	fmt.Fprintln(out, "  plinthctl version                       # every node, through the control plane")
 	fmt.Fprintf(out, "  plinthctl -n %s services\n", c.Nodes[0].IP)
 	fmt.Fprintf(out, "  plinthctl cluster show --name %s\n", c.Name)

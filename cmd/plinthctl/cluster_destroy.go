@@ -16,8 +16,9 @@ func newClusterDestroyCmd(g *globalFlags) *cobra.Command {
 		Use:   "destroy",
 		Short: "Remove a local cluster: its nodes, network, volumes, state and context",
 		Long: `Remove everything 'cluster create' made: the nodes, their network and
-volumes, the state directory, and the cluster's context from the client
-config (if it still points at the cluster).`,
+volumes, the state directory, the cluster's context from the client config
+(if it still points at the cluster) and its admin context from the
+kubeconfig it was merged into (if it still is the cluster's).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
@@ -42,6 +43,11 @@ config (if it still points at the cluster).`,
 			if err != nil {
 				return err
 			}
+			var kerr error
+			if cluster != nil {
+				// Before Destroy: the state directory holds the CA it checks.
+				kerr = removeClusterKubeconfig(cluster, out)
+			}
 			if err := p.Destroy(cmd.Context(), name, out); err != nil {
 				if errors.Is(err, provision.ErrNotFound) {
 					return fmt.Errorf("no cluster named %s: %w", name, err)
@@ -52,6 +58,9 @@ config (if it still points at the cluster).`,
 				if err := removeClusterContext(g, cluster, out); err != nil {
 					return fmt.Errorf("cluster %s is gone, but its context remains: %w", name, err)
 				}
+			}
+			if kerr != nil {
+				return fmt.Errorf("cluster %s is gone, but its kubeconfig context remains: %w", name, kerr)
 			}
 			fmt.Fprintf(out, "destroyed cluster %s\n", name)
 			return nil

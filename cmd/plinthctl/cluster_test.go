@@ -18,11 +18,13 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/config/validation"
 	"github.com/plinth-os/plinth/pkg/machinery/secrets"
 	"github.com/plinth-os/plinth/pkg/provision"
+	"github.com/plinth-os/plinth/pkg/provision/docker"
 )
 
 // fakeProvisioner "creates" clusters whose nodes are all the fake node.
 type fakeProvisioner struct {
 	endpoint string
+	k8s      string // the fake Kubernetes API, host:port
 
 	mu        sync.Mutex
 	requests  []provision.ClusterRequest
@@ -41,7 +43,7 @@ func (p *fakeProvisioner) Create(_ context.Context, req provision.ClusterRequest
 		return nil, p.fail
 	}
 	c := &provision.Cluster{Name: req.Name, Provisioner: "fake", Network: req.Network,
-		Gateway: req.Network.Addr().Next(), StateDir: req.StateDir, Extra: map[string]string{}}
+		Gateway: req.Network.Addr().Next(), StateDir: req.StateDir, Extra: map[string]string{docker.ExtraKubernetesAPI: p.k8s}}
 	for _, n := range req.Nodes {
 		c.Nodes = append(c.Nodes, provision.Node{Name: n.Name, Type: n.Type, IP: n.IP, APIEndpoint: p.endpoint, ID: "id-" + n.Name})
 	}
@@ -83,7 +85,14 @@ func (p *fakeProvisioner) NodeStates(_ context.Context, c *provision.Cluster) (m
 func clusterEnv(t *testing.T) (*fakeProvisioner, *fakeNode, string) {
 	t.Helper()
 	f := newFakeNode(t)
-	p := &fakeProvisioner{endpoint: f.Addr}
+	k := f.useKube(t)
+	useClusterConfig(t, f)
+	f.services = healthyServices
+	t.Setenv("KUBECONFIG", filepath.Join(f.dir, "kube", "config"))
+	oldHealth := healthPollInterval
+	healthPollInterval = 10 * time.Millisecond
+	t.Cleanup(func() { healthPollInterval = oldHealth })
+	p := &fakeProvisioner{endpoint: f.Addr, k8s: strings.TrimPrefix(k.api.URL, "https://")}
 	provisioners["fake"] = func() (provision.Provisioner, error) { return p, nil }
 	provisionerModes["fake"] = validation.ModeContainer
 	provisionerImages["fake"] = "fake/node:1"
@@ -101,7 +110,8 @@ func clusterEnv(t *testing.T) (*fakeProvisioner, *fakeNode, string) {
 }
 
 func TestClusterCreateShowDestroy(t *testing.T) {
-	p, _, config := clusterEnv(t)
+	p, f, config := clusterEnv(t)
+	kubeconfigPath := filepath.Join(f.dir, "kube", "config")
 	out, stderr, err := runCLI(t, "--plinthconfig", config, "cluster", "create", "--provisioner", "fake",
 		"--name", "demo", "--workers", "2", "--cpus", "1.5", "--memory", "1024")
 	if err != nil {
@@ -112,8 +122,15 @@ func TestClusterCreateShowDestroy(t *testing.T) {
 		"fake: nodes up",
 		"demo-controlplane-1 (10.5.0.2) answers over mutual TLS",
 		"demo-worker-2 (10.5.0.4) answers over mutual TLS",
-		"cluster demo is up in 0s",
+		"bootstrapping etcd on demo-controlplane-1 (10.5.0.2)",
+		"waiting for etcd to be healthy: OK",
+		"waiting for all nodes to be Ready: OK",
+		"waiting for CoreDNS to be ready: OK",
+		`added context "admin@demo" to ` + kubeconfigPath,
+		"cluster demo is healthy in 0s",
 		`context "demo" is current in ` + config,
+		`kubectl context "admin@demo" is current in ` + kubeconfigPath,
+		"  kubectl get nodes\n",
 	} {
 		if !strings.Contains(out, line) {
 			t.Errorf("create output lacks %q:\n%s", line, out)
@@ -151,8 +168,16 @@ func TestClusterCreateShowDestroy(t *testing.T) {
 		t.Fatalf("client config: current %q, context %+v", cfg.Context, ctx)
 	}
 	c, err := provision.Load("demo")
-	if err != nil || c.Extra[extraContext] != "demo" || c.Extra[extraPlinthConfig] != config {
+	if err != nil || c.Extra[extraContext] != "demo" || c.Extra[extraPlinthConfig] != config ||
+		c.Extra[extraKubeconfig] != kubeconfigPath || c.Extra[extraKubeconfigContext] != "admin@demo" {
 		t.Errorf("cluster.json: %+v, %v", c, err)
+	}
+	kc := readKubeconfigFile(t, kubeconfigPath)
+	if cl, _, err := kc.Current(); err != nil || cl.Server != f.kube.api.URL || kc.CurrentContext != "admin@demo" {
+		t.Errorf("kubeconfig: current %q, cluster %+v, %v", kc.CurrentContext, cl, err)
+	}
+	if calls := strings.Join(f.recorded(), "\n"); !strings.Contains(calls, "Bootstrap nodes=10.5.0.2") {
+		t.Errorf("no bootstrap of the first control plane in:\n%s", calls)
 	}
 
 	out, _, err = runCLI(t, "cluster", "show", "--name", "demo")
@@ -167,8 +192,12 @@ func TestClusterCreateShowDestroy(t *testing.T) {
 	}
 
 	out, _, err = runCLI(t, "cluster", "destroy", "--name", "demo")
-	if err != nil || !strings.Contains(out, `removed context "demo" from `+config) || !strings.Contains(out, "destroyed cluster demo") {
+	if err != nil || !strings.Contains(out, `removed context "demo" from `+config) || !strings.Contains(out, "destroyed cluster demo") ||
+		!strings.Contains(out, `removed context "admin@demo" from `+kubeconfigPath) {
 		t.Errorf("destroy: %v\n%s", err, out)
+	}
+	if kc := readKubeconfigFile(t, kubeconfigPath); len(kc.Contexts) != 0 || kc.CurrentContext != "" {
+		t.Errorf("kubeconfig context survived destroy: %+v", kc)
 	}
 	if cfg, _ := clientconfig.Open(config); cfg.Contexts["demo"] != nil || cfg.Context != "" {
 		t.Errorf("context survived destroy: %+v", cfg)

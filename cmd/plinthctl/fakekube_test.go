@@ -42,13 +42,12 @@ type fakeKube struct {
 	caPEM        []byte
 }
 
-// startFakeKube starts the fake Kubernetes API and issues its kubeconfig.
+// startFakeKube starts the fake Kubernetes API and issues its kubeconfig,
+// both from the Kubernetes CA of the shared test secrets (those fake
+// clusters are created with).
 func startFakeKube(t *testing.T) *fakeKube {
 	t.Helper()
-	ca, err := pki.NewCA(pki.CAOptions{CommonName: "kubernetes", Validity: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := &sharedFakePKI(t).Bundle.Certs.K8s
 	issuer, err := pki.ParseCA(ca)
 	if err != nil {
 		t.Fatal(err)
@@ -114,9 +113,9 @@ func (k *fakeKube) serveAPI(w http.ResponseWriter, r *http.Request) {
 		switch n := k.next("nodes"); {
 		case n == 0:
 		case n <= 2:
-			items = append(items, node("demo-worker-1", "10.5.0.3", "False"))
+			items = append(items, node("demo-worker-1", "10.5.0.3", "False"), node("demo-worker-2", "10.5.0.4", "False"))
 		default:
-			items = append(items, node("demo-worker-1", "10.5.0.3", "True"))
+			items = append(items, node("demo-worker-1", "10.5.0.3", "True"), node("demo-worker-2", "10.5.0.4", "True"))
 		}
 		reply(map[string]any{"items": items})
 	case "/apis/apps/v1/namespaces/kube-system/deployments/coredns":

@@ -86,8 +86,15 @@ func (p *Provisioner) Create(ctx context.Context, req provision.ClusterRequest, 
 		StateDir: req.StateDir,
 		Extra:    map[string]string{"network": NetworkName(req.Name), "image": req.Image, "privileges": priv.Mode()},
 	}
-	if cluster.Nodes, err = p.bringUp(ctx, req, priv, &u, out); err != nil {
+	var k8s map[string]string
+	if cluster.Nodes, k8s, err = p.bringUp(ctx, req, priv, &u, out); err != nil {
 		return nil, err
+	}
+	for _, n := range cluster.Nodes {
+		if ep := k8s[n.Name]; ep != "" {
+			cluster.Extra[ExtraKubernetesAPI] = ep
+			break
+		}
 	}
 	if err := cluster.Save(); err != nil {
 		return nil, err
@@ -131,47 +138,58 @@ func networkError(err error, req provision.ClusterRequest) error {
 }
 
 // startNode creates a node's volumes and container, starts it and reads
-// its published API port.
-func (p *Provisioner) startNode(ctx context.Context, req provision.ClusterRequest, n provision.NodeRequest, priv Privileges, u *undo, out *lineWriter) (provision.Node, error) {
+// its published API port, and for a control plane its published
+// Kubernetes API port.
+func (p *Provisioner) startNode(ctx context.Context, req provision.ClusterRequest, n provision.NodeRequest, priv Privileges, u *undo, out *lineWriter) (_ provision.Node, k8s string, _ error) {
 	for _, v := range volumeSpecs(req.Name, n.Name) {
 		if err := p.engine.VolumeCreate(ctx, v); err != nil {
-			return provision.Node{}, err
+			return provision.Node{}, "", err
 		}
 		u.push(func(ctx context.Context) error { return p.engine.VolumeRemove(ctx, v.Name) })
 	}
 	id, err := p.engine.ContainerCreate(ctx, n.Name, containerSpec(req, n, priv, p.hasKmsg()))
 	if err != nil {
-		return provision.Node{}, err
+		return provision.Node{}, "", err
 	}
 	u.push(func(ctx context.Context) error { return p.engine.ContainerRemove(ctx, id) })
 	if err := p.engine.ContainerStart(ctx, id); err != nil {
-		return provision.Node{}, err
+		return provision.Node{}, "", err
 	}
 	c, err := p.engine.ContainerInspect(ctx, id)
 	if err != nil {
-		return provision.Node{}, err
+		return provision.Node{}, "", err
 	}
 	ep, err := publishedAPI(c)
 	if err != nil {
-		return provision.Node{}, err
+		return provision.Node{}, "", err
 	}
-	out.printf("started %s (%s, %s): API published on %s", n.Name, n.Type, n.IP, ep)
-	return provision.Node{Name: n.Name, Type: n.Type, IP: n.IP, APIEndpoint: ep, ID: id}, nil
+	node := provision.Node{Name: n.Name, Type: n.Type, IP: n.IP, APIEndpoint: ep, ID: id}
+	if n.Type != provision.TypeControlPlane {
+		out.printf("started %s (%s, %s): API published on %s", n.Name, n.Type, n.IP, ep)
+		return node, "", nil
+	}
+	if k8s, err = publishedPort(c, kubernetesPort); err != nil {
+		return provision.Node{}, "", err
+	}
+	out.printf("started %s (%s, %s): API published on %s, Kubernetes API on %s", n.Name, n.Type, n.IP, ep, k8s)
+	return node, k8s, nil
 }
 
 // bringUp starts every node and delivers its config, nodes in parallel;
-// the first failure cancels the others and is returned. The nodes are returned in the
-// request's order.
-func (p *Provisioner) bringUp(ctx context.Context, req provision.ClusterRequest, priv Privileges, u *undo, out *lineWriter) ([]provision.Node, error) {
+// the first failure cancels the others and is returned. The nodes are
+// returned in the request's order, with the published Kubernetes API of
+// each control plane by node name.
+func (p *Provisioner) bringUp(ctx context.Context, req provision.ClusterRequest, priv Privileges, u *undo, out *lineWriter) ([]provision.Node, map[string]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	nodes := make([]provision.Node, len(req.Nodes))
+	k8s := make([]string, len(req.Nodes))
 	var first error
 	var once sync.Once
 	var wg sync.WaitGroup
 	for i, n := range req.Nodes {
 		wg.Go(func() {
-			node, err := p.startNode(ctx, req, n, priv, u, out)
+			node, ep, err := p.startNode(ctx, req, n, priv, u, out)
 			if err == nil {
 				err = p.deliver(ctx, node, n.Config, out)
 			}
@@ -180,14 +198,20 @@ func (p *Provisioner) bringUp(ctx context.Context, req provision.ClusterRequest,
 				// the cancellation.
 				once.Do(func() { first = err; cancel() })
 			}
-			nodes[i] = node
+			nodes[i], k8s[i] = node, ep
 		})
 	}
 	wg.Wait()
 	if first != nil {
-		return nil, first
+		return nil, nil, first
 	}
-	return nodes, nil
+	eps := map[string]string{}
+	for i, n := range nodes {
+		if k8s[i] != "" {
+			eps[n.Name] = k8s[i]
+		}
+	}
+	return nodes, eps, nil
 }
 
 // lineWriter serializes progress lines from several goroutines.

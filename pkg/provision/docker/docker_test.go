@@ -104,6 +104,15 @@ func TestCreateAndDestroy(t *testing.T) {
 	if c.Extra["privileges"] != "capabilities" {
 		t.Errorf("privileges %q, want capabilities", c.Extra["privileges"])
 	}
+	if k8s := c.Extra[ExtraKubernetesAPI]; !strings.HasPrefix(k8s, "127.0.0.1:") || k8s == c.Nodes[0].APIEndpoint {
+		t.Errorf("published Kubernetes API %q, want 127.0.0.1:PORT", k8s)
+	}
+	for _, name := range []string{"demo-controlplane-1", "demo-worker-1"} {
+		_, published := f.spec(name).HostConfig.PortBindings[kubernetesPort]
+		if published != (name == "demo-controlplane-1") {
+			t.Errorf("%s publishes 6443: %v, want it on control planes only", name, published)
+		}
+	}
 	if _, err := provision.Load("demo"); err != nil {
 		t.Errorf("cluster.json: %v", err)
 	}
@@ -117,7 +126,7 @@ func TestCreateAndDestroy(t *testing.T) {
 		t.Errorf("objects after create:\n%q\nwant\n%q", got, want)
 	}
 	for _, line := range []string{"node privileges: capabilities", "creating network plinth-demo (10.5.0.0/24)",
-		"started demo-worker-1 (worker, 10.5.0.3)", "applied the config of demo-controlplane-1"} {
+		"started demo-worker-1 (worker, 10.5.0.3)", "applied the config of demo-controlplane-1", ", Kubernetes API on 127.0.0.1:"} {
 		if !strings.Contains(progress.String(), line) {
 			t.Errorf("progress lacks %q:\n%s", line, progress.String())
 		}

@@ -240,6 +240,9 @@ func (f *fakeEngine) ContainerInspect(_ context.Context, id string) (*engine.Con
 	}
 	if c.port != "" {
 		out.NetworkSettings.Ports = map[string][]engine.PortBinding{apiPort: {{HostIP: "127.0.0.1", HostPort: c.port}}}
+		if _, ok := c.spec.HostConfig.PortBindings[kubernetesPort]; ok {
+			out.NetworkSettings.Ports[kubernetesPort] = []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: "6" + c.port}}
+		}
 	}
 	return out, nil
 }
@@ -292,4 +295,16 @@ func (f *fakeEngine) ContainerLogs(_ context.Context, id string, _ int) ([]byte,
 	}
 	return []byte("INFO booting\nmaintenance mode: waiting for a machine config on :50000; certificate fingerprint SHA256 " +
 		fingerprintOf(c.name) + "\n"), nil
+}
+
+// spec returns the spec the container named name was created with.
+func (f *fakeEngine) spec(name string) engine.ContainerSpec {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.containers {
+		if c.name == name {
+			return c.spec
+		}
+	}
+	return engine.ContainerSpec{}
 }

@@ -17,6 +17,14 @@ import (
 // apiPort is the node API's port inside the container, as Docker names it.
 var apiPort = strconv.Itoa(constants.ApidPort) + "/tcp"
 
+// kubernetesPort is kube-apiserver's port inside control-plane containers.
+const kubernetesPort = "6443/tcp"
+
+// ExtraKubernetesAPI is the key of provision.Cluster.Extra holding where
+// the host reaches the first control plane's Kubernetes API
+// ("127.0.0.1:PORT"); each control plane publishes its 6443 on 127.0.0.1.
+const ExtraKubernetesAPI = "kubernetes-api"
+
 // nodeStopTimeout is how long docker stop lets machined shut down.
 const nodeStopTimeout = 30
 
@@ -117,6 +125,11 @@ func containerSpec(req provision.ClusterRequest, n provision.NodeRequest, priv P
 		hc.Mounts = append(hc.Mounts, engine.Mount{Type: "volume", Source: vols[target], Target: target})
 	}
 	hc.PortBindings = map[string][]engine.PortBinding{apiPort: {{HostIP: "127.0.0.1"}}}
+	exposed := map[string]struct{}{apiPort: {}}
+	if n.Type == provision.TypeControlPlane {
+		hc.PortBindings[kubernetesPort] = []engine.PortBinding{{HostIP: "127.0.0.1"}}
+		exposed[kubernetesPort] = struct{}{}
+	}
 	hc.NanoCPUs = int64(n.CPUs * 1e9)
 	hc.Memory = int64(n.MemoryMiB) << 20
 	stop := nodeStopTimeout
@@ -126,7 +139,7 @@ func containerSpec(req provision.ClusterRequest, n provision.NodeRequest, priv P
 		Labels: map[string]string{
 			LabelCluster: req.Name, LabelNode: n.Name, LabelType: n.Type,
 		},
-		ExposedPorts: map[string]struct{}{apiPort: {}},
+		ExposedPorts: exposed,
 		StopTimeout:  &stop,
 		HostConfig:   hc,
 		NetworkingConfig: engine.NetworkingConfig{EndpointsConfig: map[string]engine.EndpointSettings{
@@ -136,8 +149,12 @@ func containerSpec(req provision.ClusterRequest, n provision.NodeRequest, priv P
 }
 
 // publishedAPI returns the host address of a started container's API port.
-func publishedAPI(c *engine.ContainerJSON) (string, error) {
-	for _, b := range c.NetworkSettings.Ports[apiPort] {
+func publishedAPI(c *engine.ContainerJSON) (string, error) { return publishedPort(c, apiPort) }
+
+// publishedPort returns the host address a started container's port is
+// published on.
+func publishedPort(c *engine.ContainerJSON, port string) (string, error) {
+	for _, b := range c.NetworkSettings.Ports[port] {
 		if b.HostPort != "" {
 			host := b.HostIP
 			if host == "" || host == "0.0.0.0" {
@@ -146,5 +163,5 @@ func publishedAPI(c *engine.ContainerJSON) (string, error) {
 			return net.JoinHostPort(host, b.HostPort), nil
 		}
 	}
-	return "", fmt.Errorf("container %s publishes no host port for %s", c.Name, apiPort)
+	return "", fmt.Errorf("container %s publishes no host port for %s", c.Name, port)
 }
