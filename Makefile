@@ -57,7 +57,7 @@ clean:
 # Incremental: unchanged steps are skipped. SQUASHFS_COMP=lz4|zstd|xz.
 SQUASHFS_COMP ?= lz4
 .PHONY: image test-vm
-image: build
+image: build programs images
 	@hack/ensure-deps.sh image
 	$(GO) run ./cmd/imager -out $(OUT) -version $(VERSION) -squashfs-comp $(SQUASHFS_COMP)
 
