@@ -136,7 +136,11 @@ func startDHCP(link string, table *leaseTable, log *slog.Logger, onAck func(node
 	d := &dhcpServer{table: table, log: log, onAck: onAck, done: make(chan struct{})}
 	srv, err := server4.NewServer(link, &net.UDPAddr{Port: dhcpv4.ServerPort}, d.handle)
 	if err != nil {
-		return nil, fmt.Errorf("DHCP server on %s: %w", link, err)
+		hint := ""
+		if strings.Contains(err.Error(), "address already in use") {
+			hint = " (another DHCP server on the host holds port 67 on every interface: bind it to its own interfaces, e.g. dnsmasq --bind-interfaces)"
+		}
+		return nil, fmt.Errorf("DHCP server on %s: %w%s", link, err, hint)
 	}
 	d.srv = srv
 	go func() {
