@@ -53,12 +53,19 @@ load_recipe() {
 }
 
 # input_hash COMPONENT: hash of everything that decides the output: the
-# module's files (not tests or docs), the Go version and RECIPE_ABI.
+# module's files (not tests or docs), the Go version and RECIPE_ABI, and for
+# a cgo build the C compiler and the Debian packages of its DEPS (runc links
+# libseccomp.a in).
 input_hash() {
-	local dir="$repo/build/$1"
+	local dir="$repo/build/$1" dep pkgs=()
 	{
 		echo "abi=$RECIPE_ABI"
 		"$GO" env GOVERSION GOOS GOARCH
+		if [[ "$CGO_ENABLED" == 1 ]]; then
+			echo "cc=$("$("$GO" env CC)" -dumpfullversion 2>/dev/null || true)"
+			for dep in "${DEPS[@]}"; do pkgs+=("${dep##* }"); done
+			dpkg-query -W -f '${Package}=${Version}\n' "${pkgs[@]}" 2>/dev/null || true
+		fi
 		(cd "$dir" && find . -type f ! -name '*_test.go' ! -name '*.md' -print0 |
 			LC_ALL=C sort -z | xargs -0 sha256sum)
 	} | sha256sum | cut -c1-12
@@ -88,7 +95,6 @@ build() {
 	dir=$(entry_dir "$c")
 	tmp="$dir.tmp.$$" # global: removed on exit if the build fails
 	rm -rf "$tmp" && mkdir -p "$tmp"
-	ensure_deps
 	start=$(date +%s.%N)
 	for t in "${TARGETS[@]}"; do
 		read -r name pkg extra <<<"$t"
@@ -144,6 +150,7 @@ rows=()
 for c in "$@"; do
 	load_recipe "$c"
 	start=$(date +%s.%N)
+	ensure_deps # before hashing: the hash names the installed packages
 	dir=$(entry_dir "$c")
 	if [[ ! -f "$dir/BUILDINFO" ]]; then
 		exec 9>"$cache/.lock"

@@ -12,7 +12,8 @@
 # Usage: hack/check-programs.sh [--import]
 #   --import  also imports every image with `ctr images import` into a
 #             throwaway containerd (the one we built) under a temporary root,
-#             and lists them; needs root and ctr on the host.
+#             lists them, and runs the pause and CoreDNS images with our
+#             shim and runc; needs root and ctr on the host.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -99,24 +100,29 @@ check_image() {
 	fi
 }
 
-# import_images: starts the containerd we built on a temporary root and
-# socket, imports every checked tarball into the k8s.io namespace (as a
-# node does) and looks for each tag in the image list.
+# import_images: starts the containerd we built (with our shim and runc on
+# PATH) on a temporary root and socket, imports every checked tarball into
+# the k8s.io namespace as a node does, looks for each tag in the image list,
+# then runs two containers with our runc: pause (it must stop on SIGTERM)
+# and CoreDNS (it must run as 65532 with only CAP_NET_BIND_SERVICE, from the
+# file capability).
 import_images() {
-	local dir tmp pid i listed
-	if ! command -v ctr >/dev/null || ! dir=$(entry containerd); then
-		bad "import: needs ctr on the host and a built containerd"
+	local dir runc tmp pid i listed
+	if ! command -v ctr >/dev/null || ! dir=$(entry containerd) || ! runc=$(entry runc); then
+		bad "import: needs ctr on the host and a built containerd and runc"
 		return
 	fi
 	tmp=$(mktemp -d)
 	printf 'version = 3\n' >"$tmp/config.toml"
-	"$dir/containerd" --config "$tmp/config.toml" --root "$tmp/root" --state "$tmp/state" \
-		--address "$tmp/c.sock" >"$tmp/containerd.log" 2>&1 &
+	printf '.:1053 {\n\twhoami\n}\n' >"$tmp/Corefile"
+	PATH="$dir:$runc:$PATH" "$dir/containerd" --config "$tmp/config.toml" --root "$tmp/root" \
+		--state "$tmp/state" --address "$tmp/c.sock" >"$tmp/containerd.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do [[ -S "$tmp/c.sock" ]] && break; sleep 0.2; done
+	ctr() { command ctr -a "$tmp/c.sock" -n k8s.io "$@"; }
 	for i in "${!tarballs[@]}"; do
-		if ctr -a "$tmp/c.sock" -n k8s.io images import "${tarballs[$i]}" >/dev/null 2>"$tmp/err"; then
-			listed=$(ctr -a "$tmp/c.sock" -n k8s.io images ls -q)
+		if ctr images import "${tarballs[$i]}" >/dev/null 2>"$tmp/err"; then
+			listed=$(ctr images ls -q)
 			if grep -qxF "${tags[$i]}" <<<"$listed"; then
 				ok "import ${tags[$i]} into containerd"
 			else
@@ -126,8 +132,40 @@ import_images() {
 			bad "import ${tarballs[$i]}: $(cat "$tmp/err")"
 		fi
 	done
+	run_containers "$tmp" "$runc/runc"
 	kill "$pid" && wait "$pid" || true
+	unset -f ctr
 	rm -rf "$tmp"
+}
+
+# run_containers TMP RUNC: the pause and CoreDNS containers (see above).
+run_containers() {
+	local tmp=$1 runc=$2 task status
+	ctr run -d --runc-binary "$runc" "registry.k8s.io/pause:$(version pause)" check-pause >/dev/null 2>&1 || true
+	ctr run -d --net-host --runc-binary "$runc" \
+		--mount "type=bind,src=$tmp/Corefile,dst=/Corefile,options=rbind:ro" \
+		"registry.k8s.io/coredns/coredns:$(version coredns)" check-coredns /coredns -conf /Corefile >/dev/null 2>&1 || true
+	sleep 2
+	task=$(ctr tasks ls | awk '$1 == "check-coredns" && $3 == "RUNNING" { print $2 }')
+	if [[ -n "$task" ]] && grep -q $'^Uid:\t65532' "/proc/$task/status" &&
+		grep -q $'^CapEff:\t0000000000000400' "/proc/$task/status"; then
+		ok "coredns container runs as 65532 with CAP_NET_BIND_SERVICE only"
+	else
+		bad "coredns container: not running as 65532 with CAP_NET_BIND_SERVICE: $(ctr tasks ls | tr '\n' ' ')"
+	fi
+	if ctr tasks ls | grep -q '^check-pause .*RUNNING'; then
+		ctr task kill -s SIGTERM check-pause
+		sleep 1
+		status=$(ctr tasks ls | awk '$1 == "check-pause" { print $3 }')
+		[[ "$status" == STOPPED ]] && ok "pause container runs and stops on SIGTERM" ||
+			bad "pause container: $status after SIGTERM"
+	else
+		bad "pause container does not run: $(ctr tasks ls | tr '\n' ' ')"
+	fi
+	ctr task kill -s SIGKILL check-coredns >/dev/null 2>&1 || true
+	sleep 1
+	ctr tasks rm -f check-pause check-coredns >/dev/null 2>&1 || true
+	ctr containers rm check-pause check-coredns >/dev/null 2>&1 || true
 }
 
 tarballs=() tags=()
