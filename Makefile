@@ -54,8 +54,8 @@ clean:
 
 # Node image: kernel (vmlinuz, vmlinux), initramfs and rootfs.sqsh in
 # $(OUT), from image/inputs.yaml and image/rootfs.allow (docs/image.md).
-# Incremental: unchanged steps are skipped. SQUASHFS_COMP=lz4|zstd|xz.
-SQUASHFS_COMP ?= lz4
+# Incremental: unchanged steps are skipped. SQUASHFS_COMP=zstd|lz4|xz.
+SQUASHFS_COMP ?= zstd
 .PHONY: image test-vm
 image: build programs images
 	@hack/ensure-deps.sh image

@@ -32,7 +32,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.OutSources, "out-sources", "", "directory of the allowlist's out: sources (default <out>)")
 	fs.StringVar(&cfg.Init, "init", "", "static binary for the initramfs's /init (default <out>/plinth)")
 	fs.StringVar(&cfg.Cache, "cache", defaultCache(), "download and extraction cache")
-	fs.StringVar(&comp, "squashfs-comp", string(imager.DefaultCompression), "squashfs compression: lz4, zstd, xz, gzip or lzo")
+	fs.StringVar(&comp, "squashfs-comp", string(imager.DefaultCompression), "squashfs compression: zstd, lz4, xz, gzip or lzo")
 	fs.IntVar(&cfg.BlockSize, "squashfs-block", 0, "squashfs block size in bytes (0: 131072)")
 	fs.StringVar(&cfg.Version, "version", "dev", "version written to os-release")
 	fs.BoolVar(&cfg.Force, "force", false, "rebuild every step")

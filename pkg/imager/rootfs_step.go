@@ -53,9 +53,18 @@ func (b *builder) rootfs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	squash := rootfs.SquashOptions{Compression: b.cfg.Compression, BlockSize: b.cfg.BlockSize}
+	squashArgs, err := squash.Args()
+	if err != nil {
+		return err
+	}
+	tool, err := rootfs.Version(ctx)
+	if err != nil {
+		return err
+	}
 	kr, key := newKeyer()
 	kr.add("allowlist", string(allow))
-	kr.add("squashfs", string(b.cfg.Compression), fmt.Sprint(b.cfg.BlockSize))
+	kr.add("squashfs", append(squashArgs, tool)...)
 	for _, e := range list.Entries {
 		if e.Type != rootfs.TypeFile {
 			continue
@@ -72,13 +81,13 @@ func (b *builder) rootfs(ctx context.Context) error {
 	}
 	ran, err := b.runStep(step{
 		name: "rootfs", key: key(), outputs: []string{b.out(Rootfs), b.out(Manifest)},
-		run: func() error { return b.buildRootfs(ctx, list, src) },
+		run: func() error { return b.buildRootfs(ctx, list, src, squash) },
 	})
 	b.mark(ran, Rootfs, Manifest)
 	return err
 }
 
-func (b *builder) buildRootfs(ctx context.Context, list *rootfs.Allowlist, src rootfs.Sources) error {
+func (b *builder) buildRootfs(ctx context.Context, list *rootfs.Allowlist, src rootfs.Sources, squash rootfs.SquashOptions) error {
 	stage, err := os.MkdirTemp(b.cfg.Out, ".rootfs-")
 	if err != nil {
 		return err
@@ -93,7 +102,7 @@ func (b *builder) buildRootfs(ctx context.Context, list *rootfs.Allowlist, src r
 		return err
 	}
 	tmp := filepath.Join(stage, Rootfs)
-	if err := rootfs.Squash(ctx, root, tmp, rootfs.SquashOptions{Compression: b.cfg.Compression, BlockSize: b.cfg.BlockSize}); err != nil {
+	if err := rootfs.Squash(ctx, root, tmp, squash); err != nil {
 		return err
 	}
 	if err := writeAtomic(b.out(Manifest), func(w io.Writer) error { return rootfs.FormatManifest(w, lines) }); err != nil {

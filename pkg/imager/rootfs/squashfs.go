@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 )
 
 // Compression is a squashfs compressor that Debian's kernel reads.
@@ -20,8 +21,11 @@ const (
 	CompLZO  Compression = "lzo"
 )
 
+// compOptions are each compressor's mksquashfs options. zstd level 9: on
+// the 300 MB Kubernetes tree it squashes in 5 s to 123 MB, where level 15
+// takes 38 s for 117 MB and level 19 about 110 s for 116 MB.
 var compOptions = map[Compression][]string{
-	CompZstd: {"-Xcompression-level", "19"},
+	CompZstd: {"-Xcompression-level", "9"},
 	CompLZ4:  {"-Xhc"},
 	CompXZ:   {"-Xbcj", "x86"},
 	CompGzip: nil,
@@ -46,28 +50,59 @@ type SquashOptions struct {
 	BlockSize int
 }
 
+// Args are the mksquashfs options after the source and target: what
+// decides the image's bytes, so builders key their caches on them.
+func (o SquashOptions) Args() ([]string, error) {
+	opt, ok := compOptions[o.Compression]
+	if !ok {
+		return nil, fmt.Errorf("squash: unknown compression %q", o.Compression)
+	}
+	block := o.BlockSize
+	if block == 0 {
+		block = 128 << 10
+	}
+	args := append([]string{"-noappend", "-comp", string(o.Compression)}, opt...)
+	return append(args, "-b", strconv.Itoa(block), "-all-root", "-no-xattrs",
+		"-mkfs-time", "0", "-all-time", "0", "-no-progress", "-quiet"), nil
+}
+
+// Version returns mksquashfs's version line (part of a build's key).
+func Version(ctx context.Context) (string, error) {
+	bin, err := mksquashfs()
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.CommandContext(ctx, bin, "-version").Output()
+	if err != nil {
+		return "", fmt.Errorf("mksquashfs -version: %w", err)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(line), nil
+}
+
+func mksquashfs() (string, error) {
+	bin, err := exec.LookPath("mksquashfs")
+	if err != nil {
+		return "", fmt.Errorf("mksquashfs not found (apt-get install squashfs-tools, or run hack/ensure-deps.sh): %w", err)
+	}
+	return bin, nil
+}
+
 // Squash runs mksquashfs on dir, writing a reproducible image to out:
 // files owned by root, no xattrs, timestamps zero.
 func Squash(ctx context.Context, dir, out string, opts SquashOptions) error {
-	bin, err := exec.LookPath("mksquashfs")
+	bin, err := mksquashfs()
 	if err != nil {
-		return fmt.Errorf("mksquashfs not found (apt-get install squashfs-tools, or run hack/ensure-deps.sh): %w", err)
+		return err
 	}
-	opt, ok := compOptions[opts.Compression]
-	if !ok {
-		return fmt.Errorf("squash: unknown compression %q", opts.Compression)
-	}
-	block := opts.BlockSize
-	if block == 0 {
-		block = 128 << 10
+	opt, err := opts.Args()
+	if err != nil {
+		return err
 	}
 	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("squash: %w", err)
 	}
-	args := []string{dir, out, "-noappend", "-comp", string(opts.Compression)}
-	args = append(args, opt...)
-	args = append(args, "-b", strconv.Itoa(block), "-all-root", "-no-xattrs",
-		"-mkfs-time", "0", "-all-time", "0", "-no-progress", "-quiet")
+	args := append([]string{dir, out}, opt...)
 	if b, err := exec.CommandContext(ctx, bin, args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("mksquashfs %s: %w: %s", out, err, b)
 	}
