@@ -25,7 +25,7 @@ that member by themselves, and the node refuses a second bootstrap.`,
 				return err
 			}
 			defer nc.close()
-			node, err := nc.single("bootstrap")
+			node, err := controlPlaneTarget(g, nc, "bootstrap")
 			if err != nil {
 				return err
 			}
@@ -50,4 +50,15 @@ func bootstrapNode(cmd *cobra.Command, nc *nodeConn, node string) error {
 		}
 	}
 	return nil
+}
+
+// controlPlaneTarget is the node of commands served by one control plane
+// (bootstrap, kubeconfig, etcd snapshot, ...): the one -n names, else the
+// endpoint itself, whatever nodes the context lists (the endpoint of a
+// context is a control plane).
+func controlPlaneTarget(g *globalFlags, nc *nodeConn, verb string) (string, error) {
+	if len(g.Nodes) == 0 {
+		return "", nil
+	}
+	return nc.single(verb)
 }

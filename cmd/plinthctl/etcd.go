@@ -133,7 +133,7 @@ renamed). The snapshot holds every Kubernetes Secret: keep it safe.`,
 				return err
 			}
 			defer nc.close()
-			node, err := nc.single("etcd snapshot")
+			node, err := controlPlaneTarget(g, nc, "etcd snapshot")
 			if err != nil {
 				return err
 			}
@@ -214,7 +214,7 @@ with "plinthctl etcd leave" instead.`,
 				return err
 			}
 			defer nc.close()
-			node, err := nc.single("etcd remove-member")
+			node, err := controlPlaneTarget(g, nc, "etcd remove-member")
 			if err != nil {
 				return err
 			}
@@ -242,7 +242,7 @@ service. The last member refuses to leave.`,
 				return err
 			}
 			defer nc.close()
-			node, err := nc.single("etcd leave")
+			node, err := controlPlaneTarget(g, nc, "etcd leave")
 			if err != nil {
 				return err
 			}

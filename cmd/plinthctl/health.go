@@ -187,13 +187,23 @@ func (h *healthChecker) wait(ctx context.Context, chk healthCheck) error {
 			fmt.Fprintf(h.out, "waiting for %s: OK\n", chk.name)
 			return nil
 		}
-		if msg := err.Error(); msg != last && ctx.Err() == nil {
+		if ended(ctx) {
+			// This try was cut short by the deadline: the last says more.
+			cause := ctx.Err()
+			if cause == nil {
+				cause = context.DeadlineExceeded
+			}
+			if last == "" {
+				last = err.Error()
+			}
+			return fmt.Errorf("waiting for %s: %w (last: %s)", chk.name, cause, last)
+		}
+		if msg := err.Error(); msg != last {
 			fmt.Fprintf(h.out, "waiting for %s: %s\n", chk.name, msg)
 			last = msg
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last: %s)", chk.name, ctx.Err(), last)
 		case <-time.After(healthPollInterval):
 		}
 	}

@@ -56,7 +56,7 @@ file is refused unless --force. PATH "-" prints it.`,
 				return err
 			}
 			defer nc.close()
-			node, err := nc.single("kubeconfig")
+			node, err := controlPlaneTarget(g, nc, "kubeconfig")
 			if err != nil {
 				return err
 			}
