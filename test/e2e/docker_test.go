@@ -24,10 +24,10 @@ type testCluster struct {
 
 // createCluster creates a cluster of one control plane and one worker on
 // a free subnet; it is destroyed when the test ends if the test did not.
-func createCluster(t *testing.T, c ctl, name, subnet, image string) *testCluster {
+func createCluster(t testing.TB, c ctl, name, subnet, image string) *testCluster {
 	t.Helper()
 	out := c.must(t, "cluster", "create", "--name", name, "--subnet", subnet, "--image", image,
-		"--controlplanes", "1", "--workers", "1", "--cpus", "1", "--memory", "512", "--wait-timeout", "3m")
+		"--controlplanes", "1", "--workers", "1", "--wait-timeout", "5m")
 	t.Logf("cluster create:\n%s", out)
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(c.clusters, name)); err == nil {
@@ -54,7 +54,10 @@ func TestDockerCluster(t *testing.T) {
 	subnet := freeSubnet(t, docker)
 
 	before := snapshotHost(t).calibrate(t)
+	before.mustWatch(t, kubeletSysctls...)
+	start := time.Now()
 	tc := createCluster(t, c, name, subnet.String(), image)
+	t.Logf("cluster create until Kubernetes is healthy: %s", time.Since(start).Round(100*time.Millisecond))
 	cp, worker := tc.cp.IP.String(), tc.worker.IP.String()
 
 	t.Run("context", func(t *testing.T) {
@@ -98,6 +101,21 @@ func TestDockerCluster(t *testing.T) {
 			t.Errorf("hostnames are not the node names:\n%s", host)
 		}
 	})
+
+	t.Run("kubernetes", func(t *testing.T) { testKubernetes(t, tc) })
+
+	t.Run("reboot --wait of the worker brings it back Ready", func(t *testing.T) {
+		start := time.Now()
+		out := c.must(t, "-n", worker, "reboot", "--wait", "--timeout", "2m")
+		if !strings.Contains(out, "is back") {
+			t.Errorf("reboot --wait: %s", out)
+		}
+		testWorkerBackReady(t, tc, start)
+		t.Logf("worker rebooted and Ready again in %s", time.Since(start).Round(100*time.Millisecond))
+	})
+
+	// Renaming the worker makes kubelet register a new node: after the
+	// Kubernetes checks.
 
 	t.Run("apply-config without reboot on the worker", func(t *testing.T) {
 		cfg := filepath.Join(tc.stateDir, tc.worker.Name+".yaml")
@@ -147,6 +165,9 @@ func TestDockerCluster(t *testing.T) {
 		}
 		if _, ok := cfg.Contexts[name]; ok || cfg.Context == name {
 			t.Errorf("context %s survived destroy", name)
+		}
+		if kc, err := os.ReadFile(c.kubeconfig); err == nil && strings.Contains(string(kc), "admin@"+name) {
+			t.Errorf("kubeconfig context admin@%s survived destroy:\n%s", name, kc)
 		}
 		if d := before.diff(snapshotHost(t), netip.Prefix{}); len(d) > 0 {
 			t.Errorf("host state differs after destroy:\n%s", strings.Join(d, "\n"))

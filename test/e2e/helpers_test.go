@@ -24,8 +24,9 @@ import (
 // repoRoot is the module root, from this package's directory.
 const repoRoot = "../.."
 
-// commandTimeout bounds one plinthctl command.
-const commandTimeout = 3 * time.Minute
+// commandTimeout bounds one plinthctl command (cluster create waits for
+// Kubernetes to be healthy).
+const commandTimeout = 6 * time.Minute
 
 var (
 	binOnce sync.Once
@@ -135,23 +136,31 @@ func freeSubnet(tb testing.TB, c *engine.Client) netip.Prefix {
 	return netip.Prefix{}
 }
 
-// ctl runs plinthctl with its own clusters directory and client config.
+// ctl runs plinthctl with its own clusters directory, client config and
+// kubeconfig.
 type ctl struct {
-	bin      string
-	clusters string
-	config   string
+	bin        string
+	clusters   string
+	config     string
+	kubeconfig string
 }
 
 func newCtl(tb testing.TB) ctl {
 	dir := tb.TempDir()
-	return ctl{bin: plinthctlBinary(tb), clusters: filepath.Join(dir, "clusters"), config: filepath.Join(dir, "plinthconfig")}
+	return ctl{bin: plinthctlBinary(tb), clusters: filepath.Join(dir, "clusters"), config: filepath.Join(dir, "plinthconfig"),
+		kubeconfig: filepath.Join(dir, "kubeconfig")}
+}
+
+// env is the environment of the commands: the ctl's own files.
+func (c ctl) env() []string {
+	return append(os.Environ(), "PLINTH_CLUSTERS="+c.clusters, "PLINTHCONFIG="+c.config, "KUBECONFIG="+c.kubeconfig)
 }
 
 func (c ctl) run(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, args...)
-	cmd.Env = append(os.Environ(), "PLINTH_CLUSTERS="+c.clusters, "PLINTHCONFIG="+c.config)
+	cmd.Env = c.env()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

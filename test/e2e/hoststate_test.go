@@ -35,6 +35,23 @@ var volatileSysctls = map[string]bool{
 	"/proc/sys/fs/aio-nr":                   true,
 }
 
+// kubeletSysctls are the host settings kubelet rewrote from a privileged
+// container (ENVIRONMENT.md): the test insists on comparing them.
+var kubeletSysctls = []string{
+	"/proc/sys/vm/overcommit_memory", "/proc/sys/kernel/panic", "/proc/sys/kernel/panic_on_oops",
+}
+
+// mustWatch fails the test when one of paths is not in the snapshot (so
+// that it could not be compared).
+func (s hostState) mustWatch(tb testing.TB, paths ...string) {
+	tb.Helper()
+	for _, p := range paths {
+		if _, ok := s.sysctls[p]; !ok {
+			tb.Fatalf("host state: %s is not read, so a change of it would go unnoticed", p)
+		}
+	}
+}
+
 // hostState is what a local cluster must leave as it found it: kernel
 // settings and firewall rules of the host.
 type hostState struct {
