@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-os/plinth/api/machine"
+	"github.com/plinth-os/plinth/pkg/machinery/client"
 )
 
 func init() { registerCommand(newBootstrapCmd) }
@@ -32,7 +35,7 @@ that member by themselves, and the node refuses a second bootstrap.`,
 			if err := bootstrapNode(cmd, nc, node); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "bootstrap of %s accepted: etcd starts as a new cluster, then the control plane (see plinthctl health)\n", nc.nameOf(node))
+			fmt.Fprintf(cmd.OutOrStdout(), "bootstrap of %s accepted: etcd starts as a new cluster, then the control plane (see plinthctl health)\n", targetName(nc, node))
 			return nil
 		},
 	}
@@ -42,11 +45,11 @@ that member by themselves, and the node refuses a second bootstrap.`,
 func bootstrapNode(cmd *cobra.Command, nc *nodeConn, node string) error {
 	resp, err := nc.c.Machine.Bootstrap(nc.one(cmd.Context(), node), &machine.BootstrapRequest{})
 	if err != nil {
-		return fmt.Errorf("bootstrap of %s: %w", nc.nameOf(node), apiError{err})
+		return fmt.Errorf("bootstrap of %s: %w", targetName(nc, node), apiError{err})
 	}
 	for _, item := range resp.GetMessages() {
 		if msg := item.GetMetadata().GetError(); msg != "" {
-			return fmt.Errorf("bootstrap of %s: %s", nc.nameOf(node), msg)
+			return fmt.Errorf("bootstrap of %s: %s", targetName(nc, node), msg)
 		}
 	}
 	return nil
@@ -61,4 +64,24 @@ func controlPlaneTarget(g *globalFlags, nc *nodeConn, verb string) (string, erro
 		return "", nil
 	}
 	return nc.single(verb)
+}
+
+// targetName names the node of a controlPlaneTarget in messages: the node,
+// or the endpoint the call went to.
+func targetName(nc *nodeConn, node string) string {
+	if node != "" {
+		return node
+	}
+	return "endpoint " + strings.Join(nc.c.Endpoints(), ",")
+}
+
+// controlPlaneCall returns ctx aimed at the nodes of -n, else at the
+// endpoint itself (a control plane), for the etcd commands whose answers
+// only control planes have; multi says whether answers need a NODE
+// column.
+func controlPlaneCall(ctx context.Context, g *globalFlags, nc *nodeConn) (_ context.Context, multi bool) {
+	if len(g.Nodes) == 0 {
+		return client.WithNodes(ctx), false
+	}
+	return nc.fanOut(ctx), nc.multi()
 }

@@ -39,7 +39,7 @@ func newEtcdMembersCmd(g *globalFlags) *cobra.Command {
 	var local bool
 	cmd := &cobra.Command{
 		Use:   "members",
-		Short: "List the etcd cluster's members, as each node's member sees them",
+		Short: "List the etcd cluster's members, as the endpoint's (or each -n node's) member sees them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nc, err := connect(cmd, g)
@@ -47,16 +47,17 @@ func newEtcdMembersCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer nc.close()
-			resp, err := nc.c.Machine.EtcdMemberList(nc.fanOut(cmd.Context()), &machine.EtcdMemberListRequest{QueryLocal: local})
+			ctx, multi := controlPlaneCall(cmd.Context(), g, nc)
+			resp, err := nc.c.Machine.EtcdMemberList(ctx, &machine.EtcdMemberListRequest{QueryLocal: local})
 			if err != nil {
 				return nc.callError("etcd members", err)
 			}
 			fails := &failures{out: cmd.ErrOrStderr()}
 			w := newTable(cmd.OutOrStdout())
-			writeRow(w, nc.multi(), "NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER")
+			writeRow(w, multi, "NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER")
 			for _, item := range fanOutItems(fails, resp.GetMessages()) {
 				for _, m := range item.GetMembers() {
-					writeRow(w, nc.multi(), nc.name(item.GetMetadata()), memberID(m.GetId()), orDash(m.GetHostname()),
+					writeRow(w, multi, nc.name(item.GetMetadata()), memberID(m.GetId()), orDash(m.GetHostname()),
 						strings.Join(m.GetPeerUrls(), ","), orDash(strings.Join(m.GetClientUrls(), ",")), strconv.FormatBool(m.GetIsLearner()))
 				}
 			}
@@ -73,7 +74,7 @@ func newEtcdMembersCmd(g *globalFlags) *cobra.Command {
 func newEtcdStatusCmd(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show the status of each node's etcd member",
+		Short: "Show the status of the endpoint's (or each -n node's) etcd member",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nc, err := connect(cmd, g)
@@ -81,20 +82,21 @@ func newEtcdStatusCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer nc.close()
-			resp, err := nc.c.Machine.EtcdStatus(nc.fanOut(cmd.Context()), &emptypb.Empty{})
+			ctx, multi := controlPlaneCall(cmd.Context(), g, nc)
+			resp, err := nc.c.Machine.EtcdStatus(ctx, &emptypb.Empty{})
 			if err != nil {
 				return nc.callError("etcd status", err)
 			}
 			fails := &failures{out: cmd.ErrOrStderr()}
 			w := newTable(cmd.OutOrStdout())
-			writeRow(w, nc.multi(), "NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX", "LEARNER", "ERRORS")
+			writeRow(w, multi, "NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX", "LEARNER", "ERRORS")
 			for _, item := range fanOutItems(fails, resp.GetMessages()) {
 				s := item.GetMemberStatus()
 				inUse := "-"
 				if s.GetDbSize() > 0 {
 					inUse = fmt.Sprintf("%s (%.0f%%)", humanBytes(uint64(s.GetDbSizeInUse())), 100*float64(s.GetDbSizeInUse())/float64(s.GetDbSize()))
 				}
-				writeRow(w, nc.multi(), nc.name(item.GetMetadata()), memberID(s.GetMemberId()), humanBytes(uint64(s.GetDbSize())), inUse,
+				writeRow(w, multi, nc.name(item.GetMetadata()), memberID(s.GetMemberId()), humanBytes(uint64(s.GetDbSize())), inUse,
 					memberID(s.GetLeader()), strconv.FormatUint(s.GetRaftIndex(), 10), strconv.FormatUint(s.GetRaftTerm(), 10),
 					strconv.FormatUint(s.GetRaftAppliedIndex(), 10), strconv.FormatBool(s.GetIsLearner()), orDash(strings.Join(s.GetErrors(), "; ")))
 			}
@@ -141,7 +143,7 @@ renamed). The snapshot holds every Kubernetes Secret: keep it safe.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "etcd snapshot of %s saved to %s (%s)\n", nc.nameOf(node), args[0], humanBytes(uint64(n)))
+			fmt.Fprintf(cmd.OutOrStdout(), "etcd snapshot of %s saved to %s (%s)\n", targetName(nc, node), args[0], humanBytes(uint64(n)))
 			return nil
 		},
 	}
@@ -149,7 +151,7 @@ renamed). The snapshot holds every Kubernetes Secret: keep it safe.`,
 
 // saveSnapshot streams node's snapshot into path, atomically.
 func saveSnapshot(cmd *cobra.Command, nc *nodeConn, node, path string) (n int64, err error) {
-	name := nc.nameOf(node)
+	name := targetName(nc, node)
 	stream, err := nc.c.Machine.EtcdSnapshot(nc.one(cmd.Context(), node), &machine.EtcdSnapshotRequest{})
 	if err != nil {
 		return 0, fmt.Errorf("etcd snapshot of %s: %w", name, apiError{err})
@@ -220,7 +222,7 @@ with "plinthctl etcd leave" instead.`,
 			}
 			resp, err := nc.c.Machine.EtcdRemoveMember(nc.one(cmd.Context(), node), &machine.EtcdRemoveMemberRequest{MemberId: id})
 			if err := oneNodeError(err, metadataOf(resp.GetMessages())); err != nil {
-				return fmt.Errorf("etcd remove-member %s through %s: %w", memberID(id), nc.nameOf(node), err)
+				return fmt.Errorf("etcd remove-member %s through %s: %w", memberID(id), targetName(nc, node), err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed etcd member %s\n", memberID(id))
 			return nil
@@ -248,9 +250,9 @@ service. The last member refuses to leave.`,
 			}
 			resp, err := nc.c.Machine.EtcdLeaveCluster(nc.one(cmd.Context(), node), &machine.EtcdLeaveClusterRequest{})
 			if err := oneNodeError(err, metadataOf(resp.GetMessages())); err != nil {
-				return fmt.Errorf("etcd leave of %s: %w", nc.nameOf(node), err)
+				return fmt.Errorf("etcd leave of %s: %w", targetName(nc, node), err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s left the etcd cluster\n", nc.nameOf(node))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s left the etcd cluster\n", targetName(nc, node))
 			return nil
 		},
 	}
@@ -259,7 +261,7 @@ service. The last member refuses to leave.`,
 func newEtcdDefragCmd(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "defrag",
-		Short: "Defragment each node's etcd member",
+		Short: "Defragment the endpoint's (or each -n node's) etcd member",
 		Long: `Defragment the database of each node's etcd member, releasing the space
 deleted keys left. A member blocks while it is defragmented: do one node at
 a time on a busy cluster.`,
@@ -271,13 +273,17 @@ a time on a busy cluster.`,
 			}
 			defer nc.close()
 			fails := &failures{out: cmd.ErrOrStderr()}
-			for _, node := range nc.targets() {
+			targets := nc.targets()
+			if len(g.Nodes) == 0 {
+				targets = []string{""} // the endpoint: a control plane
+			}
+			for _, node := range targets {
 				resp, err := nc.c.Machine.EtcdDefragment(nc.one(cmd.Context(), node), &emptypb.Empty{})
 				if err := oneNodeError(err, metadataOf(resp.GetMessages())); err != nil {
-					fails.failed(nc.nameOf(node), err)
+					fails.failed(targetName(nc, node), err)
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "defragmented the etcd member of %s\n", nc.nameOf(node))
+				fmt.Fprintf(cmd.OutOrStdout(), "defragmented the etcd member of %s\n", targetName(nc, node))
 			}
 			return fails.err()
 		},

@@ -60,7 +60,7 @@ file is refused unless --force. PATH "-" prints it.`,
 			if err != nil {
 				return err
 			}
-			data, err := fetchKubeconfig(cmd.Context(), nc.c, node, nc.nameOf(node))
+			data, err := fetchKubeconfig(cmd.Context(), nc.c, node, targetName(nc, node))
 			if err != nil {
 				return err
 			}
