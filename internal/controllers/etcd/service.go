@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"time"
@@ -249,6 +250,12 @@ func (c *ServiceController) decideStart(ctx context.Context, r runtime.Controlle
 			return 0, writeStatus(ctx, r, with(base, etcd.PhaseWaiting, err.Error()))
 		}
 
+		if isSelf(endpoint, in.addrs.TypedSpec().Addresses) {
+			// The endpoint is this node: there is nobody to join.
+			return 0, writeStatus(ctx, r, with(base, etcd.PhaseWaiting,
+				"waiting for bootstrap: the control-plane endpoint is this node"))
+		}
+
 		rctx, cancel := context.WithTimeout(ctx, c.RequestTimeout)
 		defer cancel()
 
@@ -350,6 +357,28 @@ func joinEndpoint(c *v1alpha1.Cluster) (string, error) {
 	}
 
 	return (&url.URL{Scheme: "https", Host: joinHostPort(u.Hostname(), ClientPort)}).String(), nil
+}
+
+// isSelf reports whether the host of the URL endpoint is one of the
+// node's addresses (CIDR strings).
+func isSelf(endpoint string, addresses []string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+
+	ip, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return false
+	}
+
+	for _, a := range addresses {
+		if p, err := netip.ParsePrefix(a); err == nil && p.Addr().Unmap() == ip.Unmap() {
+			return true
+		}
+	}
+
+	return false
 }
 
 func with(s etcd.StatusSpec, phase, msg string) etcd.StatusSpec {

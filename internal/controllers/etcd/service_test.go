@@ -227,3 +227,19 @@ func TestBootstrapRefusedOnWorkers(t *testing.T) {
 		t.Errorf("etcd secrets on a worker: %v", err)
 	}
 }
+
+func TestEndpointIsThisNode(t *testing.T) {
+	f := &fakeCluster{down: true}
+	h := start(t, t.TempDir(), f)
+
+	ctest.SetConfig(t, h.State, testConfig(t, v1alpha1.TypeControlPlane)) // endpoint https://10.5.0.1:6443
+	setNetwork(t, h.State, "cp0", "10.5.0.1/24")
+
+	ctest.Eventually(t, "waiting for bootstrap", func() bool {
+		return strings.Contains(etcdStatus(t, h).Message, "the control-plane endpoint is this node")
+	})
+
+	if f.get(func(f *fakeCluster) bool { return len(f.dials) > 0 }) {
+		t.Error("dialed itself to join")
+	}
+}
