@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-os/plinth/pkg/provision"
+	"github.com/plinth-os/plinth/pkg/provision/docker"
 )
 
 func newClusterShowCmd(_ *globalFlags) *cobra.Command {
@@ -25,7 +26,15 @@ func newClusterShowCmd(_ *globalFlags) *cobra.Command {
 			}
 			states := nodeStates(cmd, c)
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "cluster %s (%s), network %s, state in %s\n\n", c.Name, c.Provisioner, c.Network, c.StateDir)
+			fmt.Fprintf(out, "cluster %s (%s), network %s, state in %s\n", c.Name, c.Provisioner, c.Network, c.StateDir)
+			if ep := c.Extra[docker.ExtraKubernetesAPI]; ep != "" {
+				fmt.Fprintf(out, "Kubernetes API https://%s", ep)
+				if kc := c.Extra[extraKubeconfig]; kc != "" {
+					fmt.Fprintf(out, ", context %q in %s", c.Extra[extraKubeconfigContext], kc)
+				}
+				fmt.Fprintln(out)
+			}
+			fmt.Fprintln(out)
 			w := newTable(out)
 			fmt.Fprintln(w, "NAME\tTYPE\tIP\tAPI-ENDPOINT\tSTATE")
 			for _, n := range c.Nodes {

@@ -181,7 +181,8 @@ func TestClusterCreateShowDestroy(t *testing.T) {
 	}
 
 	out, _, err = runCLI(t, "cluster", "show", "--name", "demo")
-	if err != nil || !strings.Contains(out, "demo-worker-2         worker         10.5.0.4   "+p.endpoint+"   running") {
+	if err != nil || !strings.Contains(out, "demo-worker-2         worker         10.5.0.4   "+p.endpoint+"   running") ||
+		!strings.Contains(out, "Kubernetes API "+f.kube.api.URL+`, context "admin@demo" in `+kubeconfigPath) {
 		t.Errorf("show: %v\n%s", err, out)
 	}
 
