@@ -51,8 +51,7 @@ func RunLauncher(ctx context.Context, dir string, log *slog.Logger) (err error) 
 		})
 	}()
 	if err := l.start(); err != nil {
-		log.Error("launcher failed", "error", err)
-		return err
+		return err // printed by the caller, into the same log
 	}
 	log.Info("cluster running", "cluster", spec.Cluster, "nodes", len(spec.Nodes), "config_server", l.server)
 	<-ctx.Done()
