@@ -1,7 +1,9 @@
 package qemu
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -86,6 +88,7 @@ func TestHelperProcess(t *testing.T) {
 	if os.Getenv("PLINTH_QEMU_TEST_HELPER") == "ignore-term" {
 		signal.Ignore(syscall.SIGTERM)
 	}
+	fmt.Println("ready")
 	time.Sleep(time.Minute)
 	os.Exit(0)
 }
@@ -96,14 +99,35 @@ func startHelper(t *testing.T, mode string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
 	cmd.Env = append(os.Environ(), "PLINTH_QEMU_TEST_HELPER="+mode)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready <- true
+			}
+		}
+		close(ready)
+	}()
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-	// Let it reach its signal setup.
-	time.Sleep(300 * time.Millisecond)
+	// Its signal setup is done once it says so.
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatal("helper process exited before it was ready")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("helper process not ready within a minute")
+	}
 	return cmd
 }
 
