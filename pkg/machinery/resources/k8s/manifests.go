@@ -64,7 +64,7 @@ var ManifestStatusDefinition = resource.Definition{
 	Type: ManifestStatusType, DefaultNamespace: NamespaceName,
 	PrintColumns: []resource.Column{
 		{Name: "Applied", JSONPath: "{.spec.applied}"},
-		{Name: "Objects", JSONPath: "{.spec.objects}"},
+		{Name: "Time", JSONPath: "{.spec.time}"},
 		{Name: "Error", JSONPath: "{.spec.error}"},
 	},
 }
