@@ -26,6 +26,7 @@ const BootstrappedPath = constants.StateDir + "/bootstrapped"
 // the API answers it with FailedPrecondition.
 type RefusedError struct{ Reason string }
 
+// Error returns the reason.
 func (e *RefusedError) Error() string { return e.Reason }
 
 // FailedPrecondition marks the error for the API.

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 
 	"github.com/plinth-os/plinth/pkg/machinery/config/generate"
 	"github.com/plinth-os/plinth/pkg/machinery/config/v1alpha1"
@@ -161,16 +160,6 @@ func (c cluster) apiServiceIPs() []netip.Addr {
 // the first service subnet.
 func (c cluster) dnsServiceIP() netip.Addr {
 	return nthAddr(c.serviceSubnets[0], 10)
-}
-
-// endpointPort is the port of cluster.controlPlane.endpoint (443 when the
-// URL has none).
-func (c cluster) endpointPort() int {
-	if p, err := strconv.Atoi(c.endpoint.Port()); err == nil {
-		return p
-	}
-
-	return 443
 }
 
 // joinPrefixes writes prefixes as a comma-separated flag value.
