@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,40 +23,25 @@ import (
 // ctlTimeout bounds one plinthctl command other than cluster create.
 const ctlTimeout = 5 * time.Minute
 
-var (
-	ctlOnce sync.Once
-	ctlPath string
-	ctlErr  error
-)
-
 // repoRoot is the module root.
 func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// plinthctlBinary builds plinthctl once per test binary, into a directory
-// that outlives the tests that use it (clusters run it as their launcher).
+// plinthctlBinary builds plinthctl into the test's temporary directory
+// (the build cache makes it quick after the first). A running launcher
+// keeps its program even when the directory goes.
 func plinthctlBinary(t *testing.T) string {
 	t.Helper()
-	ctlOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "plinth-vm-ctl-")
-		if err != nil {
-			ctlErr = err
-			return
-		}
-		ctlPath = filepath.Join(dir, "plinthctl")
-		cmd := exec.Command("go", "build", "-o", ctlPath, "./cmd/plinthctl")
-		cmd.Dir = repoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ctlErr = fmt.Errorf("build plinthctl: %v\n%s", err, out)
-		}
-	})
-	if ctlErr != nil {
-		t.Fatal(ctlErr)
+	bin := filepath.Join(t.TempDir(), "plinthctl")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/plinthctl")
+	cmd.Dir = repoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build plinthctl: %v\n%s", err, out)
 	}
-	return ctlPath
+	return bin
 }
 
 // clusterPrereqs skips the test, saying what is missing, unless QEMU, root
