@@ -209,6 +209,24 @@ func (h *healthChecker) wait(ctx context.Context, chk healthCheck) error {
 	}
 }
 
+// onNodes aims a call at nodes: one node is proxied to (its errors come
+// back as they are), several are fanned out to.
+func onNodes(ctx context.Context, nodes []string) context.Context {
+	if len(nodes) == 1 {
+		return client.WithNode(ctx, nodes[0])
+	}
+	return client.WithNodes(ctx, nodes...)
+}
+
+// callError words the error of a whole call, naming the node when there
+// was one.
+func callError(nodes []string, err error) error {
+	if len(nodes) == 1 {
+		return fmt.Errorf("node %s: %w", nodes[0], apiError{err})
+	}
+	return apiError{err}
+}
+
 func (h *healthChecker) close() {
 	if h.api != nil {
 		h.api.Close()
@@ -218,9 +236,9 @@ func (h *healthChecker) close() {
 // etcdHealthy: every control plane's member answers, without errors and
 // with a leader.
 func (h *healthChecker) etcdHealthy(ctx context.Context) error {
-	resp, err := h.c.Machine.EtcdStatus(client.WithNodes(ctx, h.nodes.controlPlanes...), &emptypb.Empty{})
+	resp, err := h.c.Machine.EtcdStatus(onNodes(ctx, h.nodes.controlPlanes), &emptypb.Empty{})
 	if err != nil {
-		return apiError{err}
+		return callError(h.nodes.controlPlanes, err)
 	}
 	items, failed := client.Items(resp.GetMessages())
 	if len(failed) > 0 {
@@ -241,9 +259,9 @@ func (h *healthChecker) etcdHealthy(ctx context.Context) error {
 // etcdMembers: every control plane sees one voting member per control
 // plane.
 func (h *healthChecker) etcdMembers(ctx context.Context) error {
-	resp, err := h.c.Machine.EtcdMemberList(client.WithNodes(ctx, h.nodes.controlPlanes...), &machine.EtcdMemberListRequest{})
+	resp, err := h.c.Machine.EtcdMemberList(onNodes(ctx, h.nodes.controlPlanes), &machine.EtcdMemberListRequest{})
 	if err != nil {
-		return apiError{err}
+		return callError(h.nodes.controlPlanes, err)
 	}
 	items, failed := client.Items(resp.GetMessages())
 	if len(failed) > 0 {
@@ -283,9 +301,9 @@ func (h *healthChecker) kubelets(ctx context.Context) error {
 // servicesHealthy checks that nodes run the required services and that
 // none of their services (kube-proxy included) is unhealthy.
 func (h *healthChecker) servicesHealthy(ctx context.Context, nodes, required []string) error {
-	resp, err := h.c.Machine.ServiceList(client.WithNodes(ctx, nodes...), &emptypb.Empty{})
+	resp, err := h.c.Machine.ServiceList(onNodes(ctx, nodes), &emptypb.Empty{})
 	if err != nil {
-		return apiError{err}
+		return callError(nodes, err)
 	}
 	items, failed := client.Items(resp.GetMessages())
 	if len(failed) > 0 {
