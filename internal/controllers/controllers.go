@@ -164,12 +164,17 @@ func controlPlane(d Deps) []runtime.Controller {
 }
 
 // kubernetesNode returns the controllers of the node's Kubernetes
-// components: containerd and its preloaded images, kubelet.
+// components: containerd and its preloaded images, kubelet and the
+// labels it may not set itself, kube-proxy, the CNI configuration.
 func kubernetesNode(d Deps) []runtime.Controller {
 	return []runtime.Controller{
 		&k8s.ContainerdController{Root: d.Root, Mode: d.Mode},
 		&k8s.ImagesController{Root: d.Root},
 		&k8s.KubeletController{Root: d.Root, Mode: d.Mode},
+		&k8s.NodeLabelsController{Root: d.Root},
+		&k8s.ProxyController{Root: d.Root, Mode: d.Mode},
+		&k8s.PodCIDRController{Root: d.Root},
+		&k8s.CNIConfigController{Root: d.Root},
 	}
 }
 
