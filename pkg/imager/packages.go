@@ -18,7 +18,8 @@ const completeMarker = ".plinth-complete"
 // packageTree fetches a pinned package and returns the directory it is
 // extracted to, <cache>/tree/<sha256>. prepare, when set, runs on the fresh
 // tree before it is published (e.g. depmod). Trees are immutable once
-// published: the key is the package's checksum.
+// published: the key is the package's checksum, and a tree is renamed into
+// place only once complete, so concurrent builds can share the cache.
 func (b *builder) packageTree(ctx context.Context, p inputs.Package, prepare func(dir string) error) (string, error) {
 	dir := filepath.Join(b.cfg.Cache, "tree", p.SHA256)
 	if _, err := os.Stat(filepath.Join(dir, completeMarker)); err == nil {
@@ -49,10 +50,12 @@ func (b *builder) packageTree(ctx context.Context, p inputs.Package, prepare fun
 	if err := os.WriteFile(filepath.Join(tmp, completeMarker), nil, 0o644); err != nil {
 		return "", fmt.Errorf("package %s: %w", p.Name, err)
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return "", fmt.Errorf("package %s: %w", p.Name, err)
-	}
 	if err := os.Rename(tmp, dir); err != nil {
+		// Another build (the cache is shared) published the tree first;
+		// trees are complete before they are renamed into place.
+		if _, serr := os.Stat(filepath.Join(dir, completeMarker)); serr == nil {
+			return dir, nil
+		}
 		return "", fmt.Errorf("package %s: %w", p.Name, err)
 	}
 	b.logf("%-10s extracted %s in %s", "packages", p, b.now().Sub(start).Round(10e6))
