@@ -12,17 +12,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The sequence init runs, in order. Each step prints its duration.
-//
-//	early ─▶ modules ─▶ rootfs ─▶ writable ─▶ move ─▶ cleanup ─▶ switch ─▶ exec machined
-func (b *boot) steps() []struct {
+// step is one named part of the boot; run returns a detail for the console.
+type step struct {
 	name string
 	run  func() (string, error)
-} {
-	return []struct {
-		name string
-		run  func() (string, error)
-	}{
+}
+
+// steps is the sequence init runs, in order. Each step prints its duration.
+//
+//	early ─▶ modules ─▶ rootfs ─▶ writable ─▶ move ─▶ cleanup ─▶ switch-root ─▶ exec machined
+func (b *boot) steps() []step {
+	return []step{
 		{"early", b.earlyMounts},
 		{"modules", b.loadModules},
 		{"rootfs", b.mountRootfs},
@@ -39,8 +39,8 @@ type boot struct {
 	warn func(string)
 }
 
-// Machined is how init starts machined after switching root.
-var Machined = []string{layout.Machined, "--mode", "metal", "--root", "/"}
+// machinedArgv is how init starts machined after switching root.
+var machinedArgv = []string{layout.Machined, "--mode", "metal", "--root", "/"}
 
 // machinedEnv is machined's environment.
 var machinedEnv = []string{"PATH=/usr/bin", "HOME=/"}

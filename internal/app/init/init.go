@@ -64,10 +64,10 @@ func run(sys system, println func(string)) error {
 		tl.Step(s.name, detail)
 	}
 	tl.Exec(layout.Machined)
-	if err := sys.exec(Machined[0], Machined, machinedEnv); err != nil {
-		return fmt.Errorf("exec %s: %w", strings.Join(Machined, " "), err)
+	if err := sys.exec(machinedArgv[0], machinedArgv, machinedEnv); err != nil {
+		return fmt.Errorf("exec %s: %w", strings.Join(machinedArgv, " "), err)
 	}
-	return fmt.Errorf("exec %s returned", Machined[0])
+	return fmt.Errorf("exec %s returned", machinedArgv[0])
 }
 
 // fatal prints err and reboots after rebootDelay; it never returns.
