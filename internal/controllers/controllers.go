@@ -165,7 +165,8 @@ func controlPlane(d Deps) []runtime.Controller {
 
 // kubernetesNode returns the controllers of the node's Kubernetes
 // components: containerd and its preloaded images, kubelet and the
-// labels it may not set itself, kube-proxy, the CNI configuration.
+// labels it may not set itself, kube-proxy, the CNI configuration and the
+// pods' egress masquerade.
 func kubernetesNode(d Deps) []runtime.Controller {
 	return []runtime.Controller{
 		&k8s.ContainerdController{Root: d.Root, Mode: d.Mode},
@@ -175,6 +176,7 @@ func kubernetesNode(d Deps) []runtime.Controller {
 		&k8s.ProxyController{Root: d.Root, Mode: d.Mode},
 		&k8s.PodCIDRController{Root: d.Root},
 		&k8s.CNIConfigController{Root: d.Root},
+		&k8s.MasqueradeController{},
 	}
 }
 
