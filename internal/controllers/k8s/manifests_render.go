@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -49,6 +50,7 @@ type manifestData struct {
 	TokenID, TokenSecret       string
 	KubeletClientUser          string
 	Endpoint, CAData           string
+	EndpointHost, EndpointPort string
 	DNSDomain, DNSServiceIP    string
 	CoreDNSImage, FlannelImage string
 	FlannelNetConf             string
@@ -139,6 +141,8 @@ func newManifestData(c *v1alpha1.Cluster, cl cluster) (manifestData, error) {
 		TokenID: parts[1], TokenSecret: parts[2],
 		KubeletClientUser: KubeletClientUser,
 		Endpoint:          c.ControlPlane.Endpoint,
+		EndpointHost:      cl.endpoint.Hostname(),
+		EndpointPort:      cmp.Or(cl.endpoint.Port(), "443"),
 		CAData:            base64.StdEncoding.EncodeToString(c.CA.Crt),
 		DNSDomain:         cl.dnsDomain,
 		DNSServiceIP:      cl.dnsServiceIP().String(),

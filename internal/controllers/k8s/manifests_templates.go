@@ -274,7 +274,10 @@ spec:
 
 // flannelTemplate is the pod network: flanneld of the preloaded image on
 // every node, in the host network, routing each node's pod CIDR (allocated
-// by kube-controller-manager) over VXLAN. The node's own CNI configuration
+// by kube-controller-manager) over VXLAN. It reaches the API at the
+// control-plane endpoint rather than the kubernetes Service: the Service
+// works only once kube-proxy has programmed the node, and before that the
+// request would leave the node by its default route. The node's own CNI configuration
 // (bridge, host-local) gives pods their addresses and masquerades their
 // traffic leaving the pod network: the image holds flanneld alone, without
 // iptables, so flanneld touches no firewall rule (no --ip-masq, no forward
@@ -381,6 +384,10 @@ spec:
                   fieldPath: metadata.namespace
             - name: EVENT_QUEUE_DEPTH
               value: "5000"
+            - name: KUBERNETES_SERVICE_HOST
+              value: "{{ .EndpointHost }}"
+            - name: KUBERNETES_SERVICE_PORT
+              value: "{{ .EndpointPort }}"
           volumeMounts:
             - name: run
               mountPath: /run/flannel
