@@ -73,6 +73,8 @@ func renderKubeletConfig(s kubeletSettings) ([]byte, error) {
 		"rotateCertificates":    true,
 		"serverTLSBootstrap":    false,
 		"staticPodPath":         "",
+		// Flexvolume drivers would go under /usr, read-only on a node.
+		"volumePluginDir": KubeletDir + "/volumeplugins",
 	}
 	if s.cgroupV1 {
 		cfg["failCgroupV1"] = false
