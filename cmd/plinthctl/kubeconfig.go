@@ -77,8 +77,16 @@ file is refused unless --force. PATH "-" prints it.`,
 				_, err := cmd.OutOrStdout().Write(data)
 				return err
 			}
-			_, _, err = saveKubeconfig(target, data, f.Merge, f.Force, cmd.OutOrStdout())
-			return err
+			path, context, err := saveKubeconfig(target, data, f.Merge, f.Force, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			kubectl := "kubectl"
+			if def, derr := defaultKubeconfigPath(); derr != nil || def != path {
+				kubectl += " --kubeconfig " + path
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "context %q is current: %s get nodes\n", context, kubectl)
+			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&f.Merge, "merge", "m", true, "merge into the file when it exists")
@@ -184,6 +192,5 @@ func saveKubeconfig(target string, data []byte, merge, force bool, out io.Writer
 	default:
 		fmt.Fprintf(out, "added context %q to %s\n", res.Context, target)
 	}
-	fmt.Fprintf(out, "context %q is current: kubectl get nodes\n", res.Context)
 	return target, res.Context, nil
 }

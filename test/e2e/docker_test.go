@@ -144,7 +144,7 @@ func TestDockerCluster(t *testing.T) {
 	})
 
 	t.Run("host unchanged while the cluster runs", func(t *testing.T) {
-		if d := before.diff(snapshotHost(t), subnet); len(d) > 0 {
+		if d := before.diff(snapshotHost(t), subnet, subnet); len(d) > 0 {
 			t.Errorf("the cluster changed its host:\n%s", strings.Join(d, "\n"))
 		}
 	})
@@ -169,7 +169,7 @@ func TestDockerCluster(t *testing.T) {
 		if kc, err := os.ReadFile(c.kubeconfig); err == nil && strings.Contains(string(kc), "admin@"+name) {
 			t.Errorf("kubeconfig context admin@%s survived destroy:\n%s", name, kc)
 		}
-		if d := before.diff(snapshotHost(t), netip.Prefix{}); len(d) > 0 {
+		if d := before.diff(snapshotHost(t), netip.Prefix{}, subnet); len(d) > 0 {
 			t.Errorf("host state differs after destroy:\n%s", strings.Join(d, "\n"))
 		}
 		if _, err := c.run("cluster", "destroy", "--name", name); err == nil {

@@ -28,6 +28,7 @@ const helloImage = "plinth.test/hello:v1"
 const helloProgram = `package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -291,33 +292,53 @@ func testKubernetes(t *testing.T, tc *testCluster) {
 }
 
 // testWorkerBackReady waits, after a reboot of the worker that started
-// at since, until its kubelet reported the node Ready again and its hello
-// pod is Ready again (both stamped after since, so stale status does not
-// count).
+// at since, until its kubelet reported the node Ready again (a heartbeat
+// after since, so stale status does not count), its hello pod is Ready,
+// and that pod's container answers an exec with the Service's answer.
 func testWorkerBackReady(t *testing.T, tc *testCluster, since time.Time) {
 	k := kubectlOrSkip(t, tc.ctl)
 	worker := tc.worker.IP.String()
 	since = since.Truncate(time.Second)
-	after := func(what, jsonpath string) {
-		t.Helper()
-		deadline := time.Now().Add(3 * time.Minute)
-		var out string
-		for time.Now().Before(deadline) {
-			o, err := k.run("", "get", what, "-o", "jsonpath="+jsonpath)
-			out = o
-			for _, line := range strings.Split(o, "\n") {
-				f := strings.Fields(line)
-				if err != nil || len(f) != 3 || f[0] != worker || f[1] != "True" {
-					continue
-				}
-				if at, perr := time.Parse(time.RFC3339, f[2]); perr == nil && !at.Before(since) {
-					return
-				}
-			}
-			time.Sleep(time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
+	var out string
+	for {
+		o, err := k.run("", "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.addresses[?(@.type=="InternalIP")].address} `+
+			`{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}{"\n"}{end}`)
+		out = o
+		if err == nil && readySince(o, worker, since) {
+			break
 		}
-		t.Fatalf("%s on %s never Ready again after %s:\n%s", what, worker, since.Format(time.RFC3339), out)
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s never reported Ready after %s:\n%s", worker, since.Format(time.RFC3339), out)
+		}
+		time.Sleep(time.Second)
 	}
-	after("nodes", `{range .items[*]}{.status.addresses[?(@.type=="InternalIP")].address} {.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}{"\n"}{end}`)
-	after("pods", `{range .items[?(@.metadata.labels.app=="hello")]}{.status.hostIP} {.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastTransitionTime}{"\n"}{end}`)
+	k.eventually(t, 3*time.Minute, worker+" True", "get", "pods", "-l", "app=hello", "-o",
+		`jsonpath={range .items[*]}{.status.hostIP} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+	pod := ""
+	for _, line := range strings.Split(k.must(t, "get", "pods", "-l", "app=hello", "-o",
+		`jsonpath={range .items[*]}{.metadata.name} {.status.hostIP}{"\n"}{end}`), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[1] == worker {
+			pod = f[0]
+		}
+	}
+	if pod == "" {
+		t.Fatalf("no hello pod on %s after the reboot", worker)
+	}
+	k.eventually(t, time.Minute, "hello from hello-", "exec", pod, "--", "/hello", "get", "http://hello.default.svc.cluster.local/")
+}
+
+// readySince reports whether the "IP STATUS TIME" lines say node ip is
+// Ready with a time at or after since.
+func readySince(lines, ip string, since time.Time) bool {
+	for _, line := range strings.Split(lines, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != ip || f[1] != "True" {
+			continue
+		}
+		if at, err := time.Parse(time.RFC3339, f[2]); err == nil && !at.Before(since) {
+			return true
+		}
+	}
+	return false
 }
