@@ -18,8 +18,14 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/plinth ./cmd/plinth
 
 # The README's test command: lint, unit and root tests with the race
-# detector, and a short run of every fuzz target.
-test: lint test-unit fuzz-short
+# detector, the VM tests (they skip with a message without qemu or the
+# image from `make image`), and a short run of every fuzz target.
+test: lint test-unit test-vm-run fuzz-short
+
+# The VM tests on whatever image _out holds (no rebuild).
+.PHONY: test-vm-run
+test-vm-run:
+	$(GO) test -count=1 -tags vm -timeout 30m $(GOTEST_FLAGS) ./test/vm/...
 
 test-unit:
 	$(GO) test -race -count=1 $(GOTEST_FLAGS) ./...
