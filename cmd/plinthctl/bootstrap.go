@@ -85,3 +85,12 @@ func controlPlaneCall(ctx context.Context, g *globalFlags, nc *nodeConn) (_ cont
 	}
 	return nc.fanOut(ctx), nc.multi()
 }
+
+// controlPlaneError is the error of a whole controlPlaneCall, naming
+// where it went.
+func controlPlaneError(g *globalFlags, nc *nodeConn, what string, err error) error {
+	if len(g.Nodes) == 0 {
+		return fmt.Errorf("%s on %s: %w", what, targetName(nc, ""), apiError{err})
+	}
+	return nc.callError(what, err)
+}

@@ -50,7 +50,7 @@ func newEtcdMembersCmd(g *globalFlags) *cobra.Command {
 			ctx, multi := controlPlaneCall(cmd.Context(), g, nc)
 			resp, err := nc.c.Machine.EtcdMemberList(ctx, &machine.EtcdMemberListRequest{QueryLocal: local})
 			if err != nil {
-				return nc.callError("etcd members", err)
+				return controlPlaneError(g, nc, "etcd members", err)
 			}
 			fails := &failures{out: cmd.ErrOrStderr()}
 			w := newTable(cmd.OutOrStdout())
@@ -85,7 +85,7 @@ func newEtcdStatusCmd(g *globalFlags) *cobra.Command {
 			ctx, multi := controlPlaneCall(cmd.Context(), g, nc)
 			resp, err := nc.c.Machine.EtcdStatus(ctx, &emptypb.Empty{})
 			if err != nil {
-				return nc.callError("etcd status", err)
+				return controlPlaneError(g, nc, "etcd status", err)
 			}
 			fails := &failures{out: cmd.ErrOrStderr()}
 			w := newTable(cmd.OutOrStdout())
