@@ -16,6 +16,7 @@ build:
 	@mkdir -p $(OUT)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/plinthctl ./cmd/plinthctl
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/plinth ./cmd/plinth
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/plinth-init ./cmd/plinth-init
 
 # The README's test command: lint, unit and root tests with the race
 # detector, the VM tests (they skip with a message without qemu or the
@@ -65,7 +66,7 @@ SQUASHFS_COMP ?= zstd
 .PHONY: image test-vm
 image: build programs images
 	@hack/ensure-deps.sh image
-	$(GO) run ./cmd/imager -out $(OUT) -version $(VERSION) -squashfs-comp $(SQUASHFS_COMP)
+	$(GO) run ./cmd/imager -out $(OUT) -init $(OUT)/plinth-init -version $(VERSION) -squashfs-comp $(SQUASHFS_COMP)
 
 # Boots the image in QEMU (TCG unless KVM works) and checks init and machined.
 test-vm: image
