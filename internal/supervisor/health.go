@@ -9,6 +9,10 @@ import (
 const (
 	DefaultHealthPeriod  = 5 * time.Second
 	DefaultHealthTimeout = 5 * time.Second
+	// StartupHealthPeriod is how often a service that has not yet been
+	// healthy is checked (when shorter than its Period), so dependents start
+	// as soon as it is up rather than up to a Period later.
+	StartupHealthPeriod = 500 * time.Millisecond
 )
 
 func (h HealthSettings) withDefaults() HealthSettings {
@@ -26,6 +30,7 @@ func (in *instance) checkHealth(ctx context.Context, hc HealthChecker) {
 	settings := hc.HealthSettings().withDefaults()
 	t := time.NewTimer(settings.InitialDelay)
 	defer t.Stop()
+	healthyOnce := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -39,7 +44,12 @@ func (in *instance) checkHealth(ctx context.Context, hc HealthChecker) {
 			return // the run ended; its last result no longer matters
 		}
 		in.setHealth(err)
-		t.Reset(settings.Period)
+		healthyOnce = healthyOnce || err == nil
+		next := settings.Period
+		if !healthyOnce && StartupHealthPeriod < next {
+			next = StartupHealthPeriod
+		}
+		t.Reset(next)
 	}
 }
 
