@@ -226,14 +226,14 @@ func memberSANs(host network.HostnameSpec, addresses []string) (ips, names []str
 // certFiles are the files of the spec; the server certificate last.
 func certFiles(s *etcd.CertificatesSpec) []secretFile {
 	return []secretFile{
-		{CACertPath, []byte(s.CA), publicMode},
-		{PeerKeyPath, []byte(s.Peer.Key), privateMode},
-		{PeerCertPath, []byte(s.Peer.Crt), publicMode},
-		{APIServerClientKeyPath, []byte(s.APIServerClient.Key), privateMode},
-		{APIServerClientCertPath, []byte(s.APIServerClient.Crt), publicMode},
-		{ClientKeyPath, []byte(s.Client.Key), privateMode},
-		{ClientCertPath, []byte(s.Client.Crt), publicMode},
-		{ServerKeyPath, []byte(s.Server.Key), privateMode},
-		{ServerCertPath, []byte(s.Server.Crt), publicMode},
+		{Path: CACertPath, Data: []byte(s.CA), Mode: publicMode},
+		{Path: PeerKeyPath, Data: []byte(s.Peer.Key), Mode: privateMode},
+		{Path: PeerCertPath, Data: []byte(s.Peer.Crt), Mode: publicMode},
+		{Path: APIServerClientKeyPath, Data: []byte(s.APIServerClient.Key), Mode: privateMode},
+		{Path: APIServerClientCertPath, Data: []byte(s.APIServerClient.Crt), Mode: publicMode},
+		{Path: ClientKeyPath, Data: []byte(s.Client.Key), Mode: privateMode},
+		{Path: ClientCertPath, Data: []byte(s.Client.Crt), Mode: publicMode},
+		{Path: ServerKeyPath, Data: []byte(s.Server.Key), Mode: privateMode},
+		{Path: ServerCertPath, Data: []byte(s.Server.Crt), Mode: publicMode},
 	}
 }

@@ -108,7 +108,7 @@ func (c *CNIConfigController) reconcile(ctx context.Context, r runtime.Controlle
 	if err != nil {
 		return err
 	}
-	if err := writeNodeFiles(c.Root, nodeFile{path: CNIConfigPath, data: data, mode: 0o644}); err != nil {
+	if err := writeNodeFiles(c.Root, nodeFile{Path: CNIConfigPath, Data: data, Mode: 0o644}); err != nil {
 		return fmt.Errorf("cni: %w", err)
 	}
 	return nil

@@ -79,8 +79,8 @@ func (c *ContainerdController) reconcile(ctx context.Context, r runtime.Controll
 	}
 
 	container := c.Mode == validation.ModeContainer
-	files := []nodeFile{{path: ContainerdConfigPath, mode: 0o644,
-		data: renderContainerdConfig(containerdSettings{restrictOOMScoreAdj: container})}}
+	files := []nodeFile{{Path: ContainerdConfigPath, Mode: 0o644,
+		Data: renderContainerdConfig(containerdSettings{restrictOOMScoreAdj: container})}}
 	hosts, err := registryHostsFiles(m.Machine.Registries)
 	if err != nil {
 		// A bad mirror leaves the others (and containerd) running.
@@ -93,7 +93,7 @@ func (c *ContainerdController) reconcile(ctx context.Context, r runtime.Controll
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		files = append(files, nodeFile{path: p, data: hosts[p], mode: 0o644})
+		files = append(files, nodeFile{Path: p, Data: hosts[p], Mode: 0o644})
 	}
 	if err := writeNodeFiles(c.Root, files...); err != nil {
 		return fmt.Errorf("containerd: %w", err)

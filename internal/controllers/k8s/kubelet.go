@@ -199,9 +199,9 @@ func (c *KubeletController) plan(mc *v1alpha1.Machine, cluster nodeCluster, host
 	}
 	nodeResolv, _ := os.ReadFile(filepath.Join(c.Root, "/etc/resolv.conf"))
 	files := []nodeFile{
-		{path: KubeletConfigPath, data: cfg, mode: 0o644},
-		{path: KubeletBootstrapKubeconfigPath, data: boot, mode: 0o600},
-		{path: KubeletResolvConfPath, data: podResolvConf(nodeResolv, ips[0]), mode: 0o644},
+		{Path: KubeletConfigPath, Data: cfg, Mode: 0o644},
+		{Path: KubeletBootstrapKubeconfigPath, Data: boot, Mode: 0o600},
+		{Path: KubeletResolvConfPath, Data: podResolvConf(nodeResolv, ips[0]), Mode: 0o644},
 	}
 	kubeletLabels, apiLabels := nodeLabels(mc.NodeLabels, controlPlane)
 	taints, err := nodeTaints(mc.NodeTaints, controlPlane, cluster.allowSchedulingOnControlPlanes)
@@ -234,7 +234,7 @@ func (c *KubeletController) plan(mc *v1alpha1.Machine, cluster nodeCluster, host
 	for k, v := range apiLabels {
 		all[k] = v
 	}
-	hashed := append(append([]nodeFile(nil), files...), nodeFile{path: "flags", data: []byte(strings.Join(flags, "\n"))})
+	hashed := append(append([]nodeFile(nil), files...), nodeFile{Path: "flags", Data: []byte(strings.Join(flags, "\n"))})
 	spec := k8s.KubeletSpec{
 		NodeName: hostname, NodeIPs: ipStrings, Endpoint: cluster.endpoint, Kubeconfig: KubeletKubeconfigPath,
 		Labels: all, Taints: taints, ConfigHash: hashNodeFiles(hashed...),

@@ -210,7 +210,7 @@ func (c *PKIController) worker(ctx context.Context, r runtime.ControllerRuntime,
 		return err
 	}
 
-	files := []secretFile{{CACertPath, cfg.Cluster.CA.Crt, publicMode}}
+	files := []secretFile{{Path: CACertPath, Data: cfg.Cluster.CA.Crt, Mode: publicMode}}
 	if err := writeSecretFiles(c.Root, files); err != nil {
 		return err
 	}
@@ -255,18 +255,18 @@ func controlPlaneFiles(p pkiPlan, s *k8s.CertificatesSpec) ([]secretFile, error)
 	ca := []byte(p.caPEM)
 
 	out := []secretFile{
-		{CACertPath, ca, publicMode},
-		{CAKeyPath, p.caKeyPEM, privateMode},
-		{FrontProxyCACertPath, []byte(p.aggregatorPEM), publicMode},
-		{ServiceAccountKeyPath, p.saKey, privateMode},
-		{ServiceAccountPubPath, p.saPub, publicMode},
-		{EncryptionConfigPath, enc, privateMode},
-		{KubeletClientCertPath, []byte(s.APIServerKubeletClient.Crt), publicMode},
-		{KubeletClientKeyPath, []byte(s.APIServerKubeletClient.Key), privateMode},
-		{FrontProxyClientCertPath, []byte(s.FrontProxyClient.Crt), publicMode},
-		{FrontProxyClientKeyPath, []byte(s.FrontProxyClient.Key), privateMode},
-		{AdminCertPath, []byte(s.Admin.Crt), publicMode},
-		{AdminKeyPath, []byte(s.Admin.Key), privateMode},
+		{Path: CACertPath, Data: ca, Mode: publicMode},
+		{Path: CAKeyPath, Data: p.caKeyPEM, Mode: privateMode},
+		{Path: FrontProxyCACertPath, Data: []byte(p.aggregatorPEM), Mode: publicMode},
+		{Path: ServiceAccountKeyPath, Data: p.saKey, Mode: privateMode},
+		{Path: ServiceAccountPubPath, Data: p.saPub, Mode: publicMode},
+		{Path: EncryptionConfigPath, Data: enc, Mode: privateMode},
+		{Path: KubeletClientCertPath, Data: []byte(s.APIServerKubeletClient.Crt), Mode: publicMode},
+		{Path: KubeletClientKeyPath, Data: []byte(s.APIServerKubeletClient.Key), Mode: privateMode},
+		{Path: FrontProxyClientCertPath, Data: []byte(s.FrontProxyClient.Crt), Mode: publicMode},
+		{Path: FrontProxyClientKeyPath, Data: []byte(s.FrontProxyClient.Key), Mode: privateMode},
+		{Path: AdminCertPath, Data: []byte(s.Admin.Crt), Mode: publicMode},
+		{Path: AdminKeyPath, Data: []byte(s.Admin.Key), Mode: privateMode},
 	}
 
 	for _, kc := range []struct {
@@ -282,12 +282,12 @@ func controlPlaneFiles(p pkiPlan, s *k8s.CertificatesSpec) ([]secretFile, error)
 			return nil, err
 		}
 
-		out = append(out, secretFile{kc.path, data, privateMode})
+		out = append(out, secretFile{Path: kc.path, Data: data, Mode: privateMode})
 	}
 
 	// The serving certificate last: kube-apiserver starts once it exists.
 	return append(out,
-		secretFile{APIServerKeyPath, []byte(s.APIServer.Key), privateMode},
-		secretFile{APIServerCertPath, []byte(s.APIServer.Crt), publicMode},
+		secretFile{Path: APIServerKeyPath, Data: []byte(s.APIServer.Key), Mode: privateMode},
+		secretFile{Path: APIServerCertPath, Data: []byte(s.APIServer.Crt), Mode: publicMode},
 	), nil
 }

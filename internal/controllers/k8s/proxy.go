@@ -112,7 +112,7 @@ func (c *ProxyController) reconcile(ctx context.Context, r runtime.ControllerRun
 	if err != nil {
 		return err
 	}
-	file := nodeFile{path: ProxyConfigPath, data: cfg, mode: 0o644}
+	file := nodeFile{Path: ProxyConfigPath, Data: cfg, Mode: 0o644}
 	if err := writeNodeFiles(c.Root, file); err != nil {
 		return fmt.Errorf("kube-proxy: %w", err)
 	}

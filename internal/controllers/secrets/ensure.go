@@ -237,18 +237,18 @@ func (c *APICertsController) writeOutputs(controlPlane bool, m *v1alpha1.Machine
 
 	if controlPlane && m.CA != nil && len(m.CA.Key) > 0 && m.Token != "" {
 		out = append(out,
-			file{TrustdTokenPath, []byte(m.Token), privateMode},
-			file{OSCAKeyPath, m.CA.Key, privateMode},
-			file{OSCACertPath, m.CA.Crt, publicMode})
+			file{Path: TrustdTokenPath, Data: []byte(m.Token), Mode: privateMode},
+			file{Path: OSCAKeyPath, Data: m.CA.Key, Mode: privateMode},
+			file{Path: OSCACertPath, Data: m.CA.Crt, Mode: publicMode})
 	} else if err := removeFiles(c.Root, OSCAKeyPath, OSCACertPath, TrustdTokenPath); err != nil {
 		return err
 	}
 
 	if spec != nil { // the certificate last: once it exists, all do
 		out = append(out,
-			file{APICAPath, []byte(spec.CA), publicMode},
-			file{APIKeyPath, []byte(spec.Key), privateMode},
-			file{APICertPath, []byte(spec.Crt), publicMode})
+			file{Path: APICAPath, Data: []byte(spec.CA), Mode: publicMode},
+			file{Path: APIKeyPath, Data: []byte(spec.Key), Mode: privateMode},
+			file{Path: APICertPath, Data: []byte(spec.Crt), Mode: publicMode})
 	}
 
 	return writeFiles(c.Root, out...)

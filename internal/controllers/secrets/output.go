@@ -1,15 +1,10 @@
 package secrets
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 
+	"github.com/plinth-os/plinth/internal/controllers/internal/nodefs"
 	"github.com/plinth-os/plinth/pkg/machinery/constants"
-	"github.com/plinth-os/plinth/pkg/machinery/fsutil"
 )
 
 // Paths of the files APICertsController writes, under the root. apid
@@ -33,49 +28,11 @@ const (
 )
 
 // file is one file to write: where, what and with which mode.
-type file struct {
-	path string
-	data []byte
-	mode fs.FileMode
-}
+type file = nodefs.File
 
-// writeFiles writes each file under root unless it holds its content with
-// its mode already, atomically, in order: callers put the file readers wait
-// for last.
-func writeFiles(root string, files ...file) error {
-	for _, f := range files {
-		if err := writeIfChanged(filepath.Join(root, f.path), f.data, f.mode); err != nil {
-			return err
-		}
-	}
-
-	return nil
-}
-
-func writeIfChanged(path string, data []byte, mode fs.FileMode) error {
-	cur, err := os.ReadFile(path)
-	if err == nil && bytes.Equal(cur, data) {
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() == mode {
-			return nil
-		}
-	}
-
-	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
-		return fmt.Errorf("create directory of %s: %w", path, err)
-	}
-
-	return fsutil.WriteFileAtomic(path, data, mode)
-}
+// writeFiles writes the files under root in order (see nodefs.Write):
+// callers put the file readers wait for last.
+func writeFiles(root string, files ...file) error { return nodefs.Write(root, dirMode, files...) }
 
 // removeFiles removes the files under root; missing ones are fine.
-func removeFiles(root string, paths ...string) error {
-	var errs []error
-
-	for _, p := range paths {
-		if err := os.Remove(filepath.Join(root, p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
-		}
-	}
-
-	return errors.Join(errs...)
-}
+func removeFiles(root string, paths ...string) error { return nodefs.Remove(root, paths...) }
