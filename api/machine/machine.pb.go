@@ -3709,6 +3709,428 @@ func (x *ResetResponse) GetMessages() []*Reset {
 	return nil
 }
 
+type UpgradeHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// image_url is an http(s) URL the node downloads the bundle from; empty
+	// when the bundle follows in chunks.
+	ImageUrl string `protobuf:"bytes,1,opt,name=image_url,json=imageUrl,proto3" json:"image_url,omitempty"`
+	// stage writes the slot and arms the one-time boot without rebooting:
+	// the next reboot tries the new version.
+	Stage bool `protobuf:"varint,2,opt,name=stage,proto3" json:"stage,omitempty"`
+	// force upgrades a control plane even when etcd would lose quorum while
+	// it reboots.
+	Force bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
+	// health_timeout bounds the health gate of the new version's first boot
+	// (default 5 minutes).
+	HealthTimeout *durationpb.Duration `protobuf:"bytes,4,opt,name=health_timeout,json=healthTimeout,proto3" json:"health_timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeHeader) Reset() {
+	*x = UpgradeHeader{}
+	mi := &file_machine_machine_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeHeader) ProtoMessage() {}
+
+func (x *UpgradeHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeHeader.ProtoReflect.Descriptor instead.
+func (*UpgradeHeader) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *UpgradeHeader) GetImageUrl() string {
+	if x != nil {
+		return x.ImageUrl
+	}
+	return ""
+}
+
+func (x *UpgradeHeader) GetStage() bool {
+	if x != nil {
+		return x.Stage
+	}
+	return false
+}
+
+func (x *UpgradeHeader) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+func (x *UpgradeHeader) GetHealthTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.HealthTimeout
+	}
+	return nil
+}
+
+type UpgradeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Request:
+	//
+	//	*UpgradeRequest_Header
+	//	*UpgradeRequest_Chunk
+	Request       isUpgradeRequest_Request `protobuf_oneof:"request"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeRequest) Reset() {
+	*x = UpgradeRequest{}
+	mi := &file_machine_machine_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeRequest) ProtoMessage() {}
+
+func (x *UpgradeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeRequest.ProtoReflect.Descriptor instead.
+func (*UpgradeRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *UpgradeRequest) GetRequest() isUpgradeRequest_Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *UpgradeRequest) GetHeader() *UpgradeHeader {
+	if x != nil {
+		if x, ok := x.Request.(*UpgradeRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *UpgradeRequest) GetChunk() *common.Data {
+	if x != nil {
+		if x, ok := x.Request.(*UpgradeRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUpgradeRequest_Request interface {
+	isUpgradeRequest_Request()
+}
+
+type UpgradeRequest_Header struct {
+	Header *UpgradeHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type UpgradeRequest_Chunk struct {
+	Chunk *common.Data `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UpgradeRequest_Header) isUpgradeRequest_Request() {}
+
+func (*UpgradeRequest_Chunk) isUpgradeRequest_Request() {}
+
+type Upgrade struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// version is the bundle's version; from_version the running one.
+	Version     string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	FromVersion string `protobuf:"bytes,3,opt,name=from_version,json=fromVersion,proto3" json:"from_version,omitempty"`
+	// slot is the boot slot written (A or B), or "install" for a first install.
+	Slot string `protobuf:"bytes,4,opt,name=slot,proto3" json:"slot,omitempty"`
+	// rebooting is false when the upgrade was staged.
+	Rebooting     bool `protobuf:"varint,5,opt,name=rebooting,proto3" json:"rebooting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Upgrade) Reset() {
+	*x = Upgrade{}
+	mi := &file_machine_machine_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Upgrade) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Upgrade) ProtoMessage() {}
+
+func (x *Upgrade) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Upgrade.ProtoReflect.Descriptor instead.
+func (*Upgrade) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *Upgrade) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *Upgrade) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Upgrade) GetFromVersion() string {
+	if x != nil {
+		return x.FromVersion
+	}
+	return ""
+}
+
+func (x *Upgrade) GetSlot() string {
+	if x != nil {
+		return x.Slot
+	}
+	return ""
+}
+
+func (x *Upgrade) GetRebooting() bool {
+	if x != nil {
+		return x.Rebooting
+	}
+	return false
+}
+
+type UpgradeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*Upgrade             `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeResponse) Reset() {
+	*x = UpgradeResponse{}
+	mi := &file_machine_machine_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeResponse) ProtoMessage() {}
+
+func (x *UpgradeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeResponse.ProtoReflect.Descriptor instead.
+func (*UpgradeResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *UpgradeResponse) GetMessages() []*Upgrade {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type RollbackRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackRequest) Reset() {
+	*x = RollbackRequest{}
+	mi := &file_machine_machine_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackRequest) ProtoMessage() {}
+
+func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
+func (*RollbackRequest) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{61}
+}
+
+type Rollback struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Metadata *common.Metadata       `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// slot and version are what the node reboots into.
+	Slot          string `protobuf:"bytes,2,opt,name=slot,proto3" json:"slot,omitempty"`
+	Version       string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rollback) Reset() {
+	*x = Rollback{}
+	mi := &file_machine_machine_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rollback) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rollback) ProtoMessage() {}
+
+func (x *Rollback) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rollback.ProtoReflect.Descriptor instead.
+func (*Rollback) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *Rollback) GetMetadata() *common.Metadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *Rollback) GetSlot() string {
+	if x != nil {
+		return x.Slot
+	}
+	return ""
+}
+
+func (x *Rollback) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+type RollbackResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*Rollback            `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackResponse) Reset() {
+	*x = RollbackResponse{}
+	mi := &file_machine_machine_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackResponse) ProtoMessage() {}
+
+func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_machine_machine_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
+func (*RollbackResponse) Descriptor() ([]byte, []int) {
+	return file_machine_machine_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *RollbackResponse) GetMessages() []*Rollback {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
 type EtcdMemberListRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// query_local answers from the local member without a quorum read.
@@ -3719,7 +4141,7 @@ type EtcdMemberListRequest struct {
 
 func (x *EtcdMemberListRequest) Reset() {
 	*x = EtcdMemberListRequest{}
-	mi := &file_machine_machine_proto_msgTypes[57]
+	mi := &file_machine_machine_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3731,7 +4153,7 @@ func (x *EtcdMemberListRequest) String() string {
 func (*EtcdMemberListRequest) ProtoMessage() {}
 
 func (x *EtcdMemberListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[57]
+	mi := &file_machine_machine_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3744,7 +4166,7 @@ func (x *EtcdMemberListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdMemberListRequest.ProtoReflect.Descriptor instead.
 func (*EtcdMemberListRequest) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{57}
+	return file_machine_machine_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *EtcdMemberListRequest) GetQueryLocal() bool {
@@ -3768,7 +4190,7 @@ type EtcdMember struct {
 
 func (x *EtcdMember) Reset() {
 	*x = EtcdMember{}
-	mi := &file_machine_machine_proto_msgTypes[58]
+	mi := &file_machine_machine_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3780,7 +4202,7 @@ func (x *EtcdMember) String() string {
 func (*EtcdMember) ProtoMessage() {}
 
 func (x *EtcdMember) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[58]
+	mi := &file_machine_machine_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3793,7 +4215,7 @@ func (x *EtcdMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdMember.ProtoReflect.Descriptor instead.
 func (*EtcdMember) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{58}
+	return file_machine_machine_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *EtcdMember) GetId() uint64 {
@@ -3841,7 +4263,7 @@ type EtcdMembers struct {
 
 func (x *EtcdMembers) Reset() {
 	*x = EtcdMembers{}
-	mi := &file_machine_machine_proto_msgTypes[59]
+	mi := &file_machine_machine_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3853,7 +4275,7 @@ func (x *EtcdMembers) String() string {
 func (*EtcdMembers) ProtoMessage() {}
 
 func (x *EtcdMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[59]
+	mi := &file_machine_machine_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3866,7 +4288,7 @@ func (x *EtcdMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdMembers.ProtoReflect.Descriptor instead.
 func (*EtcdMembers) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{59}
+	return file_machine_machine_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *EtcdMembers) GetMetadata() *common.Metadata {
@@ -3892,7 +4314,7 @@ type EtcdMemberListResponse struct {
 
 func (x *EtcdMemberListResponse) Reset() {
 	*x = EtcdMemberListResponse{}
-	mi := &file_machine_machine_proto_msgTypes[60]
+	mi := &file_machine_machine_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3904,7 +4326,7 @@ func (x *EtcdMemberListResponse) String() string {
 func (*EtcdMemberListResponse) ProtoMessage() {}
 
 func (x *EtcdMemberListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[60]
+	mi := &file_machine_machine_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3917,7 +4339,7 @@ func (x *EtcdMemberListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdMemberListResponse.ProtoReflect.Descriptor instead.
 func (*EtcdMemberListResponse) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{60}
+	return file_machine_machine_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *EtcdMemberListResponse) GetMessages() []*EtcdMembers {
@@ -3947,7 +4369,7 @@ type EtcdMemberStatus struct {
 
 func (x *EtcdMemberStatus) Reset() {
 	*x = EtcdMemberStatus{}
-	mi := &file_machine_machine_proto_msgTypes[61]
+	mi := &file_machine_machine_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3959,7 +4381,7 @@ func (x *EtcdMemberStatus) String() string {
 func (*EtcdMemberStatus) ProtoMessage() {}
 
 func (x *EtcdMemberStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[61]
+	mi := &file_machine_machine_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3972,7 +4394,7 @@ func (x *EtcdMemberStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdMemberStatus.ProtoReflect.Descriptor instead.
 func (*EtcdMemberStatus) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{61}
+	return file_machine_machine_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *EtcdMemberStatus) GetMemberId() uint64 {
@@ -4062,7 +4484,7 @@ type EtcdStatus struct {
 
 func (x *EtcdStatus) Reset() {
 	*x = EtcdStatus{}
-	mi := &file_machine_machine_proto_msgTypes[62]
+	mi := &file_machine_machine_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4074,7 +4496,7 @@ func (x *EtcdStatus) String() string {
 func (*EtcdStatus) ProtoMessage() {}
 
 func (x *EtcdStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[62]
+	mi := &file_machine_machine_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4087,7 +4509,7 @@ func (x *EtcdStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdStatus.ProtoReflect.Descriptor instead.
 func (*EtcdStatus) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{62}
+	return file_machine_machine_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *EtcdStatus) GetMetadata() *common.Metadata {
@@ -4113,7 +4535,7 @@ type EtcdStatusResponse struct {
 
 func (x *EtcdStatusResponse) Reset() {
 	*x = EtcdStatusResponse{}
-	mi := &file_machine_machine_proto_msgTypes[63]
+	mi := &file_machine_machine_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4125,7 +4547,7 @@ func (x *EtcdStatusResponse) String() string {
 func (*EtcdStatusResponse) ProtoMessage() {}
 
 func (x *EtcdStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[63]
+	mi := &file_machine_machine_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4138,7 +4560,7 @@ func (x *EtcdStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdStatusResponse.ProtoReflect.Descriptor instead.
 func (*EtcdStatusResponse) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{63}
+	return file_machine_machine_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *EtcdStatusResponse) GetMessages() []*EtcdStatus {
@@ -4156,7 +4578,7 @@ type EtcdSnapshotRequest struct {
 
 func (x *EtcdSnapshotRequest) Reset() {
 	*x = EtcdSnapshotRequest{}
-	mi := &file_machine_machine_proto_msgTypes[64]
+	mi := &file_machine_machine_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4168,7 +4590,7 @@ func (x *EtcdSnapshotRequest) String() string {
 func (*EtcdSnapshotRequest) ProtoMessage() {}
 
 func (x *EtcdSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[64]
+	mi := &file_machine_machine_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4181,7 +4603,7 @@ func (x *EtcdSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*EtcdSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{64}
+	return file_machine_machine_proto_rawDescGZIP(), []int{71}
 }
 
 type EtcdRemoveMemberRequest struct {
@@ -4194,7 +4616,7 @@ type EtcdRemoveMemberRequest struct {
 
 func (x *EtcdRemoveMemberRequest) Reset() {
 	*x = EtcdRemoveMemberRequest{}
-	mi := &file_machine_machine_proto_msgTypes[65]
+	mi := &file_machine_machine_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4206,7 +4628,7 @@ func (x *EtcdRemoveMemberRequest) String() string {
 func (*EtcdRemoveMemberRequest) ProtoMessage() {}
 
 func (x *EtcdRemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[65]
+	mi := &file_machine_machine_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4219,7 +4641,7 @@ func (x *EtcdRemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdRemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*EtcdRemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{65}
+	return file_machine_machine_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *EtcdRemoveMemberRequest) GetMemberId() uint64 {
@@ -4238,7 +4660,7 @@ type EtcdRemoveMember struct {
 
 func (x *EtcdRemoveMember) Reset() {
 	*x = EtcdRemoveMember{}
-	mi := &file_machine_machine_proto_msgTypes[66]
+	mi := &file_machine_machine_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4250,7 +4672,7 @@ func (x *EtcdRemoveMember) String() string {
 func (*EtcdRemoveMember) ProtoMessage() {}
 
 func (x *EtcdRemoveMember) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[66]
+	mi := &file_machine_machine_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4263,7 +4685,7 @@ func (x *EtcdRemoveMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdRemoveMember.ProtoReflect.Descriptor instead.
 func (*EtcdRemoveMember) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{66}
+	return file_machine_machine_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *EtcdRemoveMember) GetMetadata() *common.Metadata {
@@ -4282,7 +4704,7 @@ type EtcdRemoveMemberResponse struct {
 
 func (x *EtcdRemoveMemberResponse) Reset() {
 	*x = EtcdRemoveMemberResponse{}
-	mi := &file_machine_machine_proto_msgTypes[67]
+	mi := &file_machine_machine_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4294,7 +4716,7 @@ func (x *EtcdRemoveMemberResponse) String() string {
 func (*EtcdRemoveMemberResponse) ProtoMessage() {}
 
 func (x *EtcdRemoveMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[67]
+	mi := &file_machine_machine_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4307,7 +4729,7 @@ func (x *EtcdRemoveMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdRemoveMemberResponse.ProtoReflect.Descriptor instead.
 func (*EtcdRemoveMemberResponse) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{67}
+	return file_machine_machine_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *EtcdRemoveMemberResponse) GetMessages() []*EtcdRemoveMember {
@@ -4325,7 +4747,7 @@ type EtcdLeaveClusterRequest struct {
 
 func (x *EtcdLeaveClusterRequest) Reset() {
 	*x = EtcdLeaveClusterRequest{}
-	mi := &file_machine_machine_proto_msgTypes[68]
+	mi := &file_machine_machine_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4337,7 +4759,7 @@ func (x *EtcdLeaveClusterRequest) String() string {
 func (*EtcdLeaveClusterRequest) ProtoMessage() {}
 
 func (x *EtcdLeaveClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[68]
+	mi := &file_machine_machine_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4350,7 +4772,7 @@ func (x *EtcdLeaveClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdLeaveClusterRequest.ProtoReflect.Descriptor instead.
 func (*EtcdLeaveClusterRequest) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{68}
+	return file_machine_machine_proto_rawDescGZIP(), []int{75}
 }
 
 type EtcdLeaveCluster struct {
@@ -4362,7 +4784,7 @@ type EtcdLeaveCluster struct {
 
 func (x *EtcdLeaveCluster) Reset() {
 	*x = EtcdLeaveCluster{}
-	mi := &file_machine_machine_proto_msgTypes[69]
+	mi := &file_machine_machine_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4374,7 +4796,7 @@ func (x *EtcdLeaveCluster) String() string {
 func (*EtcdLeaveCluster) ProtoMessage() {}
 
 func (x *EtcdLeaveCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[69]
+	mi := &file_machine_machine_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4387,7 +4809,7 @@ func (x *EtcdLeaveCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdLeaveCluster.ProtoReflect.Descriptor instead.
 func (*EtcdLeaveCluster) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{69}
+	return file_machine_machine_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *EtcdLeaveCluster) GetMetadata() *common.Metadata {
@@ -4406,7 +4828,7 @@ type EtcdLeaveClusterResponse struct {
 
 func (x *EtcdLeaveClusterResponse) Reset() {
 	*x = EtcdLeaveClusterResponse{}
-	mi := &file_machine_machine_proto_msgTypes[70]
+	mi := &file_machine_machine_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4418,7 +4840,7 @@ func (x *EtcdLeaveClusterResponse) String() string {
 func (*EtcdLeaveClusterResponse) ProtoMessage() {}
 
 func (x *EtcdLeaveClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[70]
+	mi := &file_machine_machine_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4431,7 +4853,7 @@ func (x *EtcdLeaveClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdLeaveClusterResponse.ProtoReflect.Descriptor instead.
 func (*EtcdLeaveClusterResponse) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{70}
+	return file_machine_machine_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *EtcdLeaveClusterResponse) GetMessages() []*EtcdLeaveCluster {
@@ -4450,7 +4872,7 @@ type EtcdDefragment struct {
 
 func (x *EtcdDefragment) Reset() {
 	*x = EtcdDefragment{}
-	mi := &file_machine_machine_proto_msgTypes[71]
+	mi := &file_machine_machine_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4462,7 +4884,7 @@ func (x *EtcdDefragment) String() string {
 func (*EtcdDefragment) ProtoMessage() {}
 
 func (x *EtcdDefragment) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[71]
+	mi := &file_machine_machine_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4475,7 +4897,7 @@ func (x *EtcdDefragment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdDefragment.ProtoReflect.Descriptor instead.
 func (*EtcdDefragment) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{71}
+	return file_machine_machine_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *EtcdDefragment) GetMetadata() *common.Metadata {
@@ -4494,7 +4916,7 @@ type EtcdDefragmentResponse struct {
 
 func (x *EtcdDefragmentResponse) Reset() {
 	*x = EtcdDefragmentResponse{}
-	mi := &file_machine_machine_proto_msgTypes[72]
+	mi := &file_machine_machine_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4506,7 +4928,7 @@ func (x *EtcdDefragmentResponse) String() string {
 func (*EtcdDefragmentResponse) ProtoMessage() {}
 
 func (x *EtcdDefragmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[72]
+	mi := &file_machine_machine_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4519,7 +4941,7 @@ func (x *EtcdDefragmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdDefragmentResponse.ProtoReflect.Descriptor instead.
 func (*EtcdDefragmentResponse) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{72}
+	return file_machine_machine_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *EtcdDefragmentResponse) GetMessages() []*EtcdDefragment {
@@ -4539,7 +4961,7 @@ type ImageListRequest struct {
 
 func (x *ImageListRequest) Reset() {
 	*x = ImageListRequest{}
-	mi := &file_machine_machine_proto_msgTypes[73]
+	mi := &file_machine_machine_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4551,7 +4973,7 @@ func (x *ImageListRequest) String() string {
 func (*ImageListRequest) ProtoMessage() {}
 
 func (x *ImageListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[73]
+	mi := &file_machine_machine_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4564,7 +4986,7 @@ func (x *ImageListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageListRequest.ProtoReflect.Descriptor instead.
 func (*ImageListRequest) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{73}
+	return file_machine_machine_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ImageListRequest) GetNamespace() string {
@@ -4588,7 +5010,7 @@ type ImageInfo struct {
 
 func (x *ImageInfo) Reset() {
 	*x = ImageInfo{}
-	mi := &file_machine_machine_proto_msgTypes[74]
+	mi := &file_machine_machine_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4600,7 +5022,7 @@ func (x *ImageInfo) String() string {
 func (*ImageInfo) ProtoMessage() {}
 
 func (x *ImageInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[74]
+	mi := &file_machine_machine_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4613,7 +5035,7 @@ func (x *ImageInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageInfo.ProtoReflect.Descriptor instead.
 func (*ImageInfo) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{74}
+	return file_machine_machine_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ImageInfo) GetName() string {
@@ -4654,7 +5076,7 @@ type ImageList struct {
 
 func (x *ImageList) Reset() {
 	*x = ImageList{}
-	mi := &file_machine_machine_proto_msgTypes[75]
+	mi := &file_machine_machine_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4666,7 +5088,7 @@ func (x *ImageList) String() string {
 func (*ImageList) ProtoMessage() {}
 
 func (x *ImageList) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[75]
+	mi := &file_machine_machine_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4679,7 +5101,7 @@ func (x *ImageList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageList.ProtoReflect.Descriptor instead.
 func (*ImageList) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{75}
+	return file_machine_machine_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ImageList) GetMetadata() *common.Metadata {
@@ -4705,7 +5127,7 @@ type ImageListResponse struct {
 
 func (x *ImageListResponse) Reset() {
 	*x = ImageListResponse{}
-	mi := &file_machine_machine_proto_msgTypes[76]
+	mi := &file_machine_machine_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4717,7 +5139,7 @@ func (x *ImageListResponse) String() string {
 func (*ImageListResponse) ProtoMessage() {}
 
 func (x *ImageListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[76]
+	mi := &file_machine_machine_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4730,7 +5152,7 @@ func (x *ImageListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageListResponse.ProtoReflect.Descriptor instead.
 func (*ImageListResponse) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{76}
+	return file_machine_machine_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ImageListResponse) GetMessages() []*ImageList {
@@ -4750,7 +5172,7 @@ type ImageImportHeader struct {
 
 func (x *ImageImportHeader) Reset() {
 	*x = ImageImportHeader{}
-	mi := &file_machine_machine_proto_msgTypes[77]
+	mi := &file_machine_machine_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4762,7 +5184,7 @@ func (x *ImageImportHeader) String() string {
 func (*ImageImportHeader) ProtoMessage() {}
 
 func (x *ImageImportHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[77]
+	mi := &file_machine_machine_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4775,7 +5197,7 @@ func (x *ImageImportHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageImportHeader.ProtoReflect.Descriptor instead.
 func (*ImageImportHeader) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{77}
+	return file_machine_machine_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ImageImportHeader) GetNamespace() string {
@@ -4798,7 +5220,7 @@ type ImageImportRequest struct {
 
 func (x *ImageImportRequest) Reset() {
 	*x = ImageImportRequest{}
-	mi := &file_machine_machine_proto_msgTypes[78]
+	mi := &file_machine_machine_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4810,7 +5232,7 @@ func (x *ImageImportRequest) String() string {
 func (*ImageImportRequest) ProtoMessage() {}
 
 func (x *ImageImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[78]
+	mi := &file_machine_machine_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4823,7 +5245,7 @@ func (x *ImageImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageImportRequest.ProtoReflect.Descriptor instead.
 func (*ImageImportRequest) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{78}
+	return file_machine_machine_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ImageImportRequest) GetRequest() isImageImportRequest_Request {
@@ -4878,7 +5300,7 @@ type ImageImport struct {
 
 func (x *ImageImport) Reset() {
 	*x = ImageImport{}
-	mi := &file_machine_machine_proto_msgTypes[79]
+	mi := &file_machine_machine_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4890,7 +5312,7 @@ func (x *ImageImport) String() string {
 func (*ImageImport) ProtoMessage() {}
 
 func (x *ImageImport) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[79]
+	mi := &file_machine_machine_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4903,7 +5325,7 @@ func (x *ImageImport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageImport.ProtoReflect.Descriptor instead.
 func (*ImageImport) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{79}
+	return file_machine_machine_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ImageImport) GetMetadata() *common.Metadata {
@@ -4929,7 +5351,7 @@ type ImageImportResponse struct {
 
 func (x *ImageImportResponse) Reset() {
 	*x = ImageImportResponse{}
-	mi := &file_machine_machine_proto_msgTypes[80]
+	mi := &file_machine_machine_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4941,7 +5363,7 @@ func (x *ImageImportResponse) String() string {
 func (*ImageImportResponse) ProtoMessage() {}
 
 func (x *ImageImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[80]
+	mi := &file_machine_machine_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4954,7 +5376,7 @@ func (x *ImageImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageImportResponse.ProtoReflect.Descriptor instead.
 func (*ImageImportResponse) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{80}
+	return file_machine_machine_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ImageImportResponse) GetMessages() []*ImageImport {
@@ -4975,7 +5397,7 @@ type ContainersRequest struct {
 
 func (x *ContainersRequest) Reset() {
 	*x = ContainersRequest{}
-	mi := &file_machine_machine_proto_msgTypes[81]
+	mi := &file_machine_machine_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4987,7 +5409,7 @@ func (x *ContainersRequest) String() string {
 func (*ContainersRequest) ProtoMessage() {}
 
 func (x *ContainersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[81]
+	mi := &file_machine_machine_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5000,7 +5422,7 @@ func (x *ContainersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainersRequest.ProtoReflect.Descriptor instead.
 func (*ContainersRequest) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{81}
+	return file_machine_machine_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *ContainersRequest) GetNamespace() string {
@@ -5043,7 +5465,7 @@ type ContainerInfo struct {
 
 func (x *ContainerInfo) Reset() {
 	*x = ContainerInfo{}
-	mi := &file_machine_machine_proto_msgTypes[82]
+	mi := &file_machine_machine_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5055,7 +5477,7 @@ func (x *ContainerInfo) String() string {
 func (*ContainerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[82]
+	mi := &file_machine_machine_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5068,7 +5490,7 @@ func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{82}
+	return file_machine_machine_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ContainerInfo) GetNamespace() string {
@@ -5158,7 +5580,7 @@ type Containers struct {
 
 func (x *Containers) Reset() {
 	*x = Containers{}
-	mi := &file_machine_machine_proto_msgTypes[83]
+	mi := &file_machine_machine_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5170,7 +5592,7 @@ func (x *Containers) String() string {
 func (*Containers) ProtoMessage() {}
 
 func (x *Containers) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[83]
+	mi := &file_machine_machine_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5183,7 +5605,7 @@ func (x *Containers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Containers.ProtoReflect.Descriptor instead.
 func (*Containers) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{83}
+	return file_machine_machine_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *Containers) GetMetadata() *common.Metadata {
@@ -5209,7 +5631,7 @@ type ContainersResponse struct {
 
 func (x *ContainersResponse) Reset() {
 	*x = ContainersResponse{}
-	mi := &file_machine_machine_proto_msgTypes[84]
+	mi := &file_machine_machine_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5221,7 +5643,7 @@ func (x *ContainersResponse) String() string {
 func (*ContainersResponse) ProtoMessage() {}
 
 func (x *ContainersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_machine_machine_proto_msgTypes[84]
+	mi := &file_machine_machine_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5234,7 +5656,7 @@ func (x *ContainersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainersResponse.ProtoReflect.Descriptor instead.
 func (*ContainersResponse) Descriptor() ([]byte, []int) {
-	return file_machine_machine_proto_rawDescGZIP(), []int{84}
+	return file_machine_machine_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ContainersResponse) GetMessages() []*Containers {
@@ -5511,7 +5933,31 @@ const file_machine_machine_proto_rawDesc = "" +
 	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\"B\n" +
 	"\rResetResponse\x121\n" +
-	"\bmessages\x18\x01 \x03(\v2\x15.plinth.machine.ResetR\bmessages\"8\n" +
+	"\bmessages\x18\x01 \x03(\v2\x15.plinth.machine.ResetR\bmessages\"\x9a\x01\n" +
+	"\rUpgradeHeader\x12\x1b\n" +
+	"\timage_url\x18\x01 \x01(\tR\bimageUrl\x12\x14\n" +
+	"\x05stage\x18\x02 \x01(\bR\x05stage\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\x12@\n" +
+	"\x0ehealth_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\rhealthTimeout\"\x81\x01\n" +
+	"\x0eUpgradeRequest\x127\n" +
+	"\x06header\x18\x01 \x01(\v2\x1d.plinth.machine.UpgradeHeaderH\x00R\x06header\x12+\n" +
+	"\x05chunk\x18\x02 \x01(\v2\x13.plinth.common.DataH\x00R\x05chunkB\t\n" +
+	"\arequest\"\xad\x01\n" +
+	"\aUpgrade\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12!\n" +
+	"\ffrom_version\x18\x03 \x01(\tR\vfromVersion\x12\x12\n" +
+	"\x04slot\x18\x04 \x01(\tR\x04slot\x12\x1c\n" +
+	"\trebooting\x18\x05 \x01(\bR\trebooting\"F\n" +
+	"\x0fUpgradeResponse\x123\n" +
+	"\bmessages\x18\x01 \x03(\v2\x17.plinth.machine.UpgradeR\bmessages\"\x11\n" +
+	"\x0fRollbackRequest\"m\n" +
+	"\bRollback\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.plinth.common.MetadataR\bmetadata\x12\x12\n" +
+	"\x04slot\x18\x02 \x01(\tR\x04slot\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\"H\n" +
+	"\x10RollbackResponse\x124\n" +
+	"\bmessages\x18\x01 \x03(\v2\x18.plinth.machine.RollbackR\bmessages\"8\n" +
 	"\x15EtcdMemberListRequest\x12\x1f\n" +
 	"\vquery_local\x18\x01 \x01(\bR\n" +
 	"queryLocal\"\x95\x01\n" +
@@ -5614,7 +6060,7 @@ const file_machine_machine_proto_rawDesc = "" +
 	"containers\x18\x02 \x03(\v2\x1d.plinth.machine.ContainerInfoR\n" +
 	"containers\"L\n" +
 	"\x12ContainersResponse\x126\n" +
-	"\bmessages\x18\x01 \x03(\v2\x1a.plinth.machine.ContainersR\bmessages2\xc1\x13\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1a.plinth.machine.ContainersR\bmessages2\xde\x14\n" +
 	"\x0eMachineService\x12B\n" +
 	"\aVersion\x12\x16.google.protobuf.Empty\x1a\x1f.plinth.machine.VersionResponse\x12k\n" +
 	"\x12ApplyConfiguration\x12).plinth.machine.ApplyConfigurationRequest\x1a*.plinth.machine.ApplyConfigurationResponse\x12T\n" +
@@ -5637,7 +6083,9 @@ const file_machine_machine_proto_rawDesc = "" +
 	"\x04Copy\x12\x1b.plinth.machine.CopyRequest\x1a\x13.plinth.common.Data0\x01\x12G\n" +
 	"\x06Reboot\x12\x1d.plinth.machine.RebootRequest\x1a\x1e.plinth.machine.RebootResponse\x12M\n" +
 	"\bShutdown\x12\x1f.plinth.machine.ShutdownRequest\x1a .plinth.machine.ShutdownResponse\x12D\n" +
-	"\x05Reset\x12\x1c.plinth.machine.ResetRequest\x1a\x1d.plinth.machine.ResetResponse\x12_\n" +
+	"\x05Reset\x12\x1c.plinth.machine.ResetRequest\x1a\x1d.plinth.machine.ResetResponse\x12L\n" +
+	"\aUpgrade\x12\x1e.plinth.machine.UpgradeRequest\x1a\x1f.plinth.machine.UpgradeResponse(\x01\x12M\n" +
+	"\bRollback\x12\x1f.plinth.machine.RollbackRequest\x1a .plinth.machine.RollbackResponse\x12_\n" +
 	"\x0eEtcdMemberList\x12%.plinth.machine.EtcdMemberListRequest\x1a&.plinth.machine.EtcdMemberListResponse\x12H\n" +
 	"\n" +
 	"EtcdStatus\x12\x16.google.protobuf.Empty\x1a\".plinth.machine.EtcdStatusResponse\x12J\n" +
@@ -5665,7 +6113,7 @@ func file_machine_machine_proto_rawDescGZIP() []byte {
 }
 
 var file_machine_machine_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_machine_machine_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
+var file_machine_machine_proto_msgTypes = make([]protoimpl.MessageInfo, 92)
 var file_machine_machine_proto_goTypes = []any{
 	(ApplyConfigurationRequest_Mode)(0), // 0: plinth.machine.ApplyConfigurationRequest.Mode
 	(SequenceEvent_Action)(0),           // 1: plinth.machine.SequenceEvent.Action
@@ -5730,192 +6178,210 @@ var file_machine_machine_proto_goTypes = []any{
 	(*ResetRequest)(nil),                // 60: plinth.machine.ResetRequest
 	(*Reset)(nil),                       // 61: plinth.machine.Reset
 	(*ResetResponse)(nil),               // 62: plinth.machine.ResetResponse
-	(*EtcdMemberListRequest)(nil),       // 63: plinth.machine.EtcdMemberListRequest
-	(*EtcdMember)(nil),                  // 64: plinth.machine.EtcdMember
-	(*EtcdMembers)(nil),                 // 65: plinth.machine.EtcdMembers
-	(*EtcdMemberListResponse)(nil),      // 66: plinth.machine.EtcdMemberListResponse
-	(*EtcdMemberStatus)(nil),            // 67: plinth.machine.EtcdMemberStatus
-	(*EtcdStatus)(nil),                  // 68: plinth.machine.EtcdStatus
-	(*EtcdStatusResponse)(nil),          // 69: plinth.machine.EtcdStatusResponse
-	(*EtcdSnapshotRequest)(nil),         // 70: plinth.machine.EtcdSnapshotRequest
-	(*EtcdRemoveMemberRequest)(nil),     // 71: plinth.machine.EtcdRemoveMemberRequest
-	(*EtcdRemoveMember)(nil),            // 72: plinth.machine.EtcdRemoveMember
-	(*EtcdRemoveMemberResponse)(nil),    // 73: plinth.machine.EtcdRemoveMemberResponse
-	(*EtcdLeaveClusterRequest)(nil),     // 74: plinth.machine.EtcdLeaveClusterRequest
-	(*EtcdLeaveCluster)(nil),            // 75: plinth.machine.EtcdLeaveCluster
-	(*EtcdLeaveClusterResponse)(nil),    // 76: plinth.machine.EtcdLeaveClusterResponse
-	(*EtcdDefragment)(nil),              // 77: plinth.machine.EtcdDefragment
-	(*EtcdDefragmentResponse)(nil),      // 78: plinth.machine.EtcdDefragmentResponse
-	(*ImageListRequest)(nil),            // 79: plinth.machine.ImageListRequest
-	(*ImageInfo)(nil),                   // 80: plinth.machine.ImageInfo
-	(*ImageList)(nil),                   // 81: plinth.machine.ImageList
-	(*ImageListResponse)(nil),           // 82: plinth.machine.ImageListResponse
-	(*ImageImportHeader)(nil),           // 83: plinth.machine.ImageImportHeader
-	(*ImageImportRequest)(nil),          // 84: plinth.machine.ImageImportRequest
-	(*ImageImport)(nil),                 // 85: plinth.machine.ImageImport
-	(*ImageImportResponse)(nil),         // 86: plinth.machine.ImageImportResponse
-	(*ContainersRequest)(nil),           // 87: plinth.machine.ContainersRequest
-	(*ContainerInfo)(nil),               // 88: plinth.machine.ContainerInfo
-	(*Containers)(nil),                  // 89: plinth.machine.Containers
-	(*ContainersResponse)(nil),          // 90: plinth.machine.ContainersResponse
-	(*common.Metadata)(nil),             // 91: plinth.common.Metadata
-	(*durationpb.Duration)(nil),         // 92: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 93: google.protobuf.Timestamp
-	(*common.Data)(nil),                 // 94: plinth.common.Data
-	(common.ContainerDriver)(0),         // 95: plinth.common.ContainerDriver
-	(*emptypb.Empty)(nil),               // 96: google.protobuf.Empty
+	(*UpgradeHeader)(nil),               // 63: plinth.machine.UpgradeHeader
+	(*UpgradeRequest)(nil),              // 64: plinth.machine.UpgradeRequest
+	(*Upgrade)(nil),                     // 65: plinth.machine.Upgrade
+	(*UpgradeResponse)(nil),             // 66: plinth.machine.UpgradeResponse
+	(*RollbackRequest)(nil),             // 67: plinth.machine.RollbackRequest
+	(*Rollback)(nil),                    // 68: plinth.machine.Rollback
+	(*RollbackResponse)(nil),            // 69: plinth.machine.RollbackResponse
+	(*EtcdMemberListRequest)(nil),       // 70: plinth.machine.EtcdMemberListRequest
+	(*EtcdMember)(nil),                  // 71: plinth.machine.EtcdMember
+	(*EtcdMembers)(nil),                 // 72: plinth.machine.EtcdMembers
+	(*EtcdMemberListResponse)(nil),      // 73: plinth.machine.EtcdMemberListResponse
+	(*EtcdMemberStatus)(nil),            // 74: plinth.machine.EtcdMemberStatus
+	(*EtcdStatus)(nil),                  // 75: plinth.machine.EtcdStatus
+	(*EtcdStatusResponse)(nil),          // 76: plinth.machine.EtcdStatusResponse
+	(*EtcdSnapshotRequest)(nil),         // 77: plinth.machine.EtcdSnapshotRequest
+	(*EtcdRemoveMemberRequest)(nil),     // 78: plinth.machine.EtcdRemoveMemberRequest
+	(*EtcdRemoveMember)(nil),            // 79: plinth.machine.EtcdRemoveMember
+	(*EtcdRemoveMemberResponse)(nil),    // 80: plinth.machine.EtcdRemoveMemberResponse
+	(*EtcdLeaveClusterRequest)(nil),     // 81: plinth.machine.EtcdLeaveClusterRequest
+	(*EtcdLeaveCluster)(nil),            // 82: plinth.machine.EtcdLeaveCluster
+	(*EtcdLeaveClusterResponse)(nil),    // 83: plinth.machine.EtcdLeaveClusterResponse
+	(*EtcdDefragment)(nil),              // 84: plinth.machine.EtcdDefragment
+	(*EtcdDefragmentResponse)(nil),      // 85: plinth.machine.EtcdDefragmentResponse
+	(*ImageListRequest)(nil),            // 86: plinth.machine.ImageListRequest
+	(*ImageInfo)(nil),                   // 87: plinth.machine.ImageInfo
+	(*ImageList)(nil),                   // 88: plinth.machine.ImageList
+	(*ImageListResponse)(nil),           // 89: plinth.machine.ImageListResponse
+	(*ImageImportHeader)(nil),           // 90: plinth.machine.ImageImportHeader
+	(*ImageImportRequest)(nil),          // 91: plinth.machine.ImageImportRequest
+	(*ImageImport)(nil),                 // 92: plinth.machine.ImageImport
+	(*ImageImportResponse)(nil),         // 93: plinth.machine.ImageImportResponse
+	(*ContainersRequest)(nil),           // 94: plinth.machine.ContainersRequest
+	(*ContainerInfo)(nil),               // 95: plinth.machine.ContainerInfo
+	(*Containers)(nil),                  // 96: plinth.machine.Containers
+	(*ContainersResponse)(nil),          // 97: plinth.machine.ContainersResponse
+	(*common.Metadata)(nil),             // 98: plinth.common.Metadata
+	(*durationpb.Duration)(nil),         // 99: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 100: google.protobuf.Timestamp
+	(*common.Data)(nil),                 // 101: plinth.common.Data
+	(common.ContainerDriver)(0),         // 102: plinth.common.ContainerDriver
+	(*emptypb.Empty)(nil),               // 103: google.protobuf.Empty
 }
 var file_machine_machine_proto_depIdxs = []int32{
-	91,  // 0: plinth.machine.Version.metadata:type_name -> plinth.common.Metadata
+	98,  // 0: plinth.machine.Version.metadata:type_name -> plinth.common.Metadata
 	6,   // 1: plinth.machine.Version.version:type_name -> plinth.machine.VersionInfo
 	7,   // 2: plinth.machine.Version.platform:type_name -> plinth.machine.PlatformInfo
 	8,   // 3: plinth.machine.VersionResponse.messages:type_name -> plinth.machine.Version
 	0,   // 4: plinth.machine.ApplyConfigurationRequest.mode:type_name -> plinth.machine.ApplyConfigurationRequest.Mode
-	92,  // 5: plinth.machine.ApplyConfigurationRequest.try_mode_timeout:type_name -> google.protobuf.Duration
-	91,  // 6: plinth.machine.ApplyConfiguration.metadata:type_name -> plinth.common.Metadata
+	99,  // 5: plinth.machine.ApplyConfigurationRequest.try_mode_timeout:type_name -> google.protobuf.Duration
+	98,  // 6: plinth.machine.ApplyConfiguration.metadata:type_name -> plinth.common.Metadata
 	0,   // 7: plinth.machine.ApplyConfiguration.mode:type_name -> plinth.machine.ApplyConfigurationRequest.Mode
 	11,  // 8: plinth.machine.ApplyConfigurationResponse.messages:type_name -> plinth.machine.ApplyConfiguration
-	91,  // 9: plinth.machine.GetConfiguration.metadata:type_name -> plinth.common.Metadata
+	98,  // 9: plinth.machine.GetConfiguration.metadata:type_name -> plinth.common.Metadata
 	13,  // 10: plinth.machine.GetConfigurationResponse.messages:type_name -> plinth.machine.GetConfiguration
-	91,  // 11: plinth.machine.Bootstrap.metadata:type_name -> plinth.common.Metadata
+	98,  // 11: plinth.machine.Bootstrap.metadata:type_name -> plinth.common.Metadata
 	16,  // 12: plinth.machine.BootstrapResponse.messages:type_name -> plinth.machine.Bootstrap
-	93,  // 13: plinth.machine.ServiceHealth.last_change:type_name -> google.protobuf.Timestamp
-	93,  // 14: plinth.machine.ServiceEvent.ts:type_name -> google.protobuf.Timestamp
+	100, // 13: plinth.machine.ServiceHealth.last_change:type_name -> google.protobuf.Timestamp
+	100, // 14: plinth.machine.ServiceEvent.ts:type_name -> google.protobuf.Timestamp
 	18,  // 15: plinth.machine.ServiceInfo.health:type_name -> plinth.machine.ServiceHealth
 	19,  // 16: plinth.machine.ServiceInfo.events:type_name -> plinth.machine.ServiceEvent
-	91,  // 17: plinth.machine.ServiceList.metadata:type_name -> plinth.common.Metadata
+	98,  // 17: plinth.machine.ServiceList.metadata:type_name -> plinth.common.Metadata
 	20,  // 18: plinth.machine.ServiceList.services:type_name -> plinth.machine.ServiceInfo
 	21,  // 19: plinth.machine.ServiceListResponse.messages:type_name -> plinth.machine.ServiceList
-	91,  // 20: plinth.machine.ServiceAction.metadata:type_name -> plinth.common.Metadata
+	98,  // 20: plinth.machine.ServiceAction.metadata:type_name -> plinth.common.Metadata
 	24,  // 21: plinth.machine.ServiceActionResponse.messages:type_name -> plinth.machine.ServiceAction
 	1,   // 22: plinth.machine.SequenceEvent.action:type_name -> plinth.machine.SequenceEvent.Action
 	2,   // 23: plinth.machine.PhaseEvent.action:type_name -> plinth.machine.PhaseEvent.Action
 	18,  // 24: plinth.machine.ServiceStateEvent.health:type_name -> plinth.machine.ServiceHealth
-	91,  // 25: plinth.machine.Event.metadata:type_name -> plinth.common.Metadata
-	93,  // 26: plinth.machine.Event.time:type_name -> google.protobuf.Timestamp
+	98,  // 25: plinth.machine.Event.metadata:type_name -> plinth.common.Metadata
+	100, // 26: plinth.machine.Event.time:type_name -> google.protobuf.Timestamp
 	29,  // 27: plinth.machine.Event.sequence:type_name -> plinth.machine.SequenceEvent
 	30,  // 28: plinth.machine.Event.phase:type_name -> plinth.machine.PhaseEvent
 	31,  // 29: plinth.machine.Event.service:type_name -> plinth.machine.ServiceStateEvent
 	32,  // 30: plinth.machine.Event.config:type_name -> plinth.machine.ConfigEvent
 	33,  // 31: plinth.machine.Event.status:type_name -> plinth.machine.MachineStatusEvent
-	91,  // 32: plinth.machine.Processes.metadata:type_name -> plinth.common.Metadata
+	98,  // 32: plinth.machine.Processes.metadata:type_name -> plinth.common.Metadata
 	35,  // 33: plinth.machine.Processes.processes:type_name -> plinth.machine.ProcessInfo
 	36,  // 34: plinth.machine.ProcessesResponse.messages:type_name -> plinth.machine.Processes
-	91,  // 35: plinth.machine.Memory.metadata:type_name -> plinth.common.Metadata
+	98,  // 35: plinth.machine.Memory.metadata:type_name -> plinth.common.Metadata
 	38,  // 36: plinth.machine.Memory.meminfo:type_name -> plinth.machine.MemInfo
 	39,  // 37: plinth.machine.MemoryResponse.messages:type_name -> plinth.machine.Memory
-	91,  // 38: plinth.machine.Mounts.metadata:type_name -> plinth.common.Metadata
+	98,  // 38: plinth.machine.Mounts.metadata:type_name -> plinth.common.Metadata
 	41,  // 39: plinth.machine.Mounts.stats:type_name -> plinth.machine.MountStat
 	42,  // 40: plinth.machine.MountsResponse.messages:type_name -> plinth.machine.Mounts
-	91,  // 41: plinth.machine.Hostname.metadata:type_name -> plinth.common.Metadata
+	98,  // 41: plinth.machine.Hostname.metadata:type_name -> plinth.common.Metadata
 	44,  // 42: plinth.machine.HostnameResponse.messages:type_name -> plinth.machine.Hostname
 	3,   // 43: plinth.machine.NetstatRequest.filter:type_name -> plinth.machine.NetstatRequest.Filter
-	91,  // 44: plinth.machine.Netstat.metadata:type_name -> plinth.common.Metadata
+	98,  // 44: plinth.machine.Netstat.metadata:type_name -> plinth.common.Metadata
 	47,  // 45: plinth.machine.Netstat.connect_records:type_name -> plinth.machine.ConnectRecord
 	48,  // 46: plinth.machine.NetstatResponse.messages:type_name -> plinth.machine.Netstat
-	91,  // 47: plinth.machine.FileInfo.metadata:type_name -> plinth.common.Metadata
+	98,  // 47: plinth.machine.FileInfo.metadata:type_name -> plinth.common.Metadata
 	4,   // 48: plinth.machine.RebootRequest.mode:type_name -> plinth.machine.RebootRequest.Mode
-	91,  // 49: plinth.machine.Reboot.metadata:type_name -> plinth.common.Metadata
+	98,  // 49: plinth.machine.Reboot.metadata:type_name -> plinth.common.Metadata
 	55,  // 50: plinth.machine.RebootResponse.messages:type_name -> plinth.machine.Reboot
-	91,  // 51: plinth.machine.Shutdown.metadata:type_name -> plinth.common.Metadata
+	98,  // 51: plinth.machine.Shutdown.metadata:type_name -> plinth.common.Metadata
 	58,  // 52: plinth.machine.ShutdownResponse.messages:type_name -> plinth.machine.Shutdown
 	5,   // 53: plinth.machine.ResetRequest.mode:type_name -> plinth.machine.ResetRequest.WipeMode
-	91,  // 54: plinth.machine.Reset.metadata:type_name -> plinth.common.Metadata
+	98,  // 54: plinth.machine.Reset.metadata:type_name -> plinth.common.Metadata
 	61,  // 55: plinth.machine.ResetResponse.messages:type_name -> plinth.machine.Reset
-	91,  // 56: plinth.machine.EtcdMembers.metadata:type_name -> plinth.common.Metadata
-	64,  // 57: plinth.machine.EtcdMembers.members:type_name -> plinth.machine.EtcdMember
-	65,  // 58: plinth.machine.EtcdMemberListResponse.messages:type_name -> plinth.machine.EtcdMembers
-	91,  // 59: plinth.machine.EtcdStatus.metadata:type_name -> plinth.common.Metadata
-	67,  // 60: plinth.machine.EtcdStatus.member_status:type_name -> plinth.machine.EtcdMemberStatus
-	68,  // 61: plinth.machine.EtcdStatusResponse.messages:type_name -> plinth.machine.EtcdStatus
-	91,  // 62: plinth.machine.EtcdRemoveMember.metadata:type_name -> plinth.common.Metadata
-	72,  // 63: plinth.machine.EtcdRemoveMemberResponse.messages:type_name -> plinth.machine.EtcdRemoveMember
-	91,  // 64: plinth.machine.EtcdLeaveCluster.metadata:type_name -> plinth.common.Metadata
-	75,  // 65: plinth.machine.EtcdLeaveClusterResponse.messages:type_name -> plinth.machine.EtcdLeaveCluster
-	91,  // 66: plinth.machine.EtcdDefragment.metadata:type_name -> plinth.common.Metadata
-	77,  // 67: plinth.machine.EtcdDefragmentResponse.messages:type_name -> plinth.machine.EtcdDefragment
-	93,  // 68: plinth.machine.ImageInfo.created_at:type_name -> google.protobuf.Timestamp
-	91,  // 69: plinth.machine.ImageList.metadata:type_name -> plinth.common.Metadata
-	80,  // 70: plinth.machine.ImageList.images:type_name -> plinth.machine.ImageInfo
-	81,  // 71: plinth.machine.ImageListResponse.messages:type_name -> plinth.machine.ImageList
-	83,  // 72: plinth.machine.ImageImportRequest.header:type_name -> plinth.machine.ImageImportHeader
-	94,  // 73: plinth.machine.ImageImportRequest.chunk:type_name -> plinth.common.Data
-	91,  // 74: plinth.machine.ImageImport.metadata:type_name -> plinth.common.Metadata
-	80,  // 75: plinth.machine.ImageImport.images:type_name -> plinth.machine.ImageInfo
-	85,  // 76: plinth.machine.ImageImportResponse.messages:type_name -> plinth.machine.ImageImport
-	95,  // 77: plinth.machine.ContainersRequest.driver:type_name -> plinth.common.ContainerDriver
-	91,  // 78: plinth.machine.Containers.metadata:type_name -> plinth.common.Metadata
-	88,  // 79: plinth.machine.Containers.containers:type_name -> plinth.machine.ContainerInfo
-	89,  // 80: plinth.machine.ContainersResponse.messages:type_name -> plinth.machine.Containers
-	96,  // 81: plinth.machine.MachineService.Version:input_type -> google.protobuf.Empty
-	10,  // 82: plinth.machine.MachineService.ApplyConfiguration:input_type -> plinth.machine.ApplyConfigurationRequest
-	96,  // 83: plinth.machine.MachineService.GetConfiguration:input_type -> google.protobuf.Empty
-	15,  // 84: plinth.machine.MachineService.Bootstrap:input_type -> plinth.machine.BootstrapRequest
-	96,  // 85: plinth.machine.MachineService.ServiceList:input_type -> google.protobuf.Empty
-	23,  // 86: plinth.machine.MachineService.ServiceStart:input_type -> plinth.machine.ServiceRequest
-	23,  // 87: plinth.machine.MachineService.ServiceStop:input_type -> plinth.machine.ServiceRequest
-	23,  // 88: plinth.machine.MachineService.ServiceRestart:input_type -> plinth.machine.ServiceRequest
-	26,  // 89: plinth.machine.MachineService.Logs:input_type -> plinth.machine.LogsRequest
-	27,  // 90: plinth.machine.MachineService.Dmesg:input_type -> plinth.machine.DmesgRequest
-	28,  // 91: plinth.machine.MachineService.Events:input_type -> plinth.machine.EventsRequest
-	96,  // 92: plinth.machine.MachineService.Processes:input_type -> google.protobuf.Empty
-	96,  // 93: plinth.machine.MachineService.Memory:input_type -> google.protobuf.Empty
-	96,  // 94: plinth.machine.MachineService.Mounts:input_type -> google.protobuf.Empty
-	96,  // 95: plinth.machine.MachineService.Hostname:input_type -> google.protobuf.Empty
-	46,  // 96: plinth.machine.MachineService.Netstat:input_type -> plinth.machine.NetstatRequest
-	50,  // 97: plinth.machine.MachineService.Read:input_type -> plinth.machine.ReadRequest
-	51,  // 98: plinth.machine.MachineService.List:input_type -> plinth.machine.ListRequest
-	53,  // 99: plinth.machine.MachineService.Copy:input_type -> plinth.machine.CopyRequest
-	54,  // 100: plinth.machine.MachineService.Reboot:input_type -> plinth.machine.RebootRequest
-	57,  // 101: plinth.machine.MachineService.Shutdown:input_type -> plinth.machine.ShutdownRequest
-	60,  // 102: plinth.machine.MachineService.Reset:input_type -> plinth.machine.ResetRequest
-	63,  // 103: plinth.machine.MachineService.EtcdMemberList:input_type -> plinth.machine.EtcdMemberListRequest
-	96,  // 104: plinth.machine.MachineService.EtcdStatus:input_type -> google.protobuf.Empty
-	70,  // 105: plinth.machine.MachineService.EtcdSnapshot:input_type -> plinth.machine.EtcdSnapshotRequest
-	71,  // 106: plinth.machine.MachineService.EtcdRemoveMember:input_type -> plinth.machine.EtcdRemoveMemberRequest
-	74,  // 107: plinth.machine.MachineService.EtcdLeaveCluster:input_type -> plinth.machine.EtcdLeaveClusterRequest
-	96,  // 108: plinth.machine.MachineService.EtcdDefragment:input_type -> google.protobuf.Empty
-	79,  // 109: plinth.machine.MachineService.ImageList:input_type -> plinth.machine.ImageListRequest
-	84,  // 110: plinth.machine.MachineService.ImageImport:input_type -> plinth.machine.ImageImportRequest
-	87,  // 111: plinth.machine.MachineService.Containers:input_type -> plinth.machine.ContainersRequest
-	96,  // 112: plinth.machine.MachineService.Kubeconfig:input_type -> google.protobuf.Empty
-	9,   // 113: plinth.machine.MachineService.Version:output_type -> plinth.machine.VersionResponse
-	12,  // 114: plinth.machine.MachineService.ApplyConfiguration:output_type -> plinth.machine.ApplyConfigurationResponse
-	14,  // 115: plinth.machine.MachineService.GetConfiguration:output_type -> plinth.machine.GetConfigurationResponse
-	17,  // 116: plinth.machine.MachineService.Bootstrap:output_type -> plinth.machine.BootstrapResponse
-	22,  // 117: plinth.machine.MachineService.ServiceList:output_type -> plinth.machine.ServiceListResponse
-	25,  // 118: plinth.machine.MachineService.ServiceStart:output_type -> plinth.machine.ServiceActionResponse
-	25,  // 119: plinth.machine.MachineService.ServiceStop:output_type -> plinth.machine.ServiceActionResponse
-	25,  // 120: plinth.machine.MachineService.ServiceRestart:output_type -> plinth.machine.ServiceActionResponse
-	94,  // 121: plinth.machine.MachineService.Logs:output_type -> plinth.common.Data
-	94,  // 122: plinth.machine.MachineService.Dmesg:output_type -> plinth.common.Data
-	34,  // 123: plinth.machine.MachineService.Events:output_type -> plinth.machine.Event
-	37,  // 124: plinth.machine.MachineService.Processes:output_type -> plinth.machine.ProcessesResponse
-	40,  // 125: plinth.machine.MachineService.Memory:output_type -> plinth.machine.MemoryResponse
-	43,  // 126: plinth.machine.MachineService.Mounts:output_type -> plinth.machine.MountsResponse
-	45,  // 127: plinth.machine.MachineService.Hostname:output_type -> plinth.machine.HostnameResponse
-	49,  // 128: plinth.machine.MachineService.Netstat:output_type -> plinth.machine.NetstatResponse
-	94,  // 129: plinth.machine.MachineService.Read:output_type -> plinth.common.Data
-	52,  // 130: plinth.machine.MachineService.List:output_type -> plinth.machine.FileInfo
-	94,  // 131: plinth.machine.MachineService.Copy:output_type -> plinth.common.Data
-	56,  // 132: plinth.machine.MachineService.Reboot:output_type -> plinth.machine.RebootResponse
-	59,  // 133: plinth.machine.MachineService.Shutdown:output_type -> plinth.machine.ShutdownResponse
-	62,  // 134: plinth.machine.MachineService.Reset:output_type -> plinth.machine.ResetResponse
-	66,  // 135: plinth.machine.MachineService.EtcdMemberList:output_type -> plinth.machine.EtcdMemberListResponse
-	69,  // 136: plinth.machine.MachineService.EtcdStatus:output_type -> plinth.machine.EtcdStatusResponse
-	94,  // 137: plinth.machine.MachineService.EtcdSnapshot:output_type -> plinth.common.Data
-	73,  // 138: plinth.machine.MachineService.EtcdRemoveMember:output_type -> plinth.machine.EtcdRemoveMemberResponse
-	76,  // 139: plinth.machine.MachineService.EtcdLeaveCluster:output_type -> plinth.machine.EtcdLeaveClusterResponse
-	78,  // 140: plinth.machine.MachineService.EtcdDefragment:output_type -> plinth.machine.EtcdDefragmentResponse
-	82,  // 141: plinth.machine.MachineService.ImageList:output_type -> plinth.machine.ImageListResponse
-	86,  // 142: plinth.machine.MachineService.ImageImport:output_type -> plinth.machine.ImageImportResponse
-	90,  // 143: plinth.machine.MachineService.Containers:output_type -> plinth.machine.ContainersResponse
-	94,  // 144: plinth.machine.MachineService.Kubeconfig:output_type -> plinth.common.Data
-	113, // [113:145] is the sub-list for method output_type
-	81,  // [81:113] is the sub-list for method input_type
-	81,  // [81:81] is the sub-list for extension type_name
-	81,  // [81:81] is the sub-list for extension extendee
-	0,   // [0:81] is the sub-list for field type_name
+	99,  // 56: plinth.machine.UpgradeHeader.health_timeout:type_name -> google.protobuf.Duration
+	63,  // 57: plinth.machine.UpgradeRequest.header:type_name -> plinth.machine.UpgradeHeader
+	101, // 58: plinth.machine.UpgradeRequest.chunk:type_name -> plinth.common.Data
+	98,  // 59: plinth.machine.Upgrade.metadata:type_name -> plinth.common.Metadata
+	65,  // 60: plinth.machine.UpgradeResponse.messages:type_name -> plinth.machine.Upgrade
+	98,  // 61: plinth.machine.Rollback.metadata:type_name -> plinth.common.Metadata
+	68,  // 62: plinth.machine.RollbackResponse.messages:type_name -> plinth.machine.Rollback
+	98,  // 63: plinth.machine.EtcdMembers.metadata:type_name -> plinth.common.Metadata
+	71,  // 64: plinth.machine.EtcdMembers.members:type_name -> plinth.machine.EtcdMember
+	72,  // 65: plinth.machine.EtcdMemberListResponse.messages:type_name -> plinth.machine.EtcdMembers
+	98,  // 66: plinth.machine.EtcdStatus.metadata:type_name -> plinth.common.Metadata
+	74,  // 67: plinth.machine.EtcdStatus.member_status:type_name -> plinth.machine.EtcdMemberStatus
+	75,  // 68: plinth.machine.EtcdStatusResponse.messages:type_name -> plinth.machine.EtcdStatus
+	98,  // 69: plinth.machine.EtcdRemoveMember.metadata:type_name -> plinth.common.Metadata
+	79,  // 70: plinth.machine.EtcdRemoveMemberResponse.messages:type_name -> plinth.machine.EtcdRemoveMember
+	98,  // 71: plinth.machine.EtcdLeaveCluster.metadata:type_name -> plinth.common.Metadata
+	82,  // 72: plinth.machine.EtcdLeaveClusterResponse.messages:type_name -> plinth.machine.EtcdLeaveCluster
+	98,  // 73: plinth.machine.EtcdDefragment.metadata:type_name -> plinth.common.Metadata
+	84,  // 74: plinth.machine.EtcdDefragmentResponse.messages:type_name -> plinth.machine.EtcdDefragment
+	100, // 75: plinth.machine.ImageInfo.created_at:type_name -> google.protobuf.Timestamp
+	98,  // 76: plinth.machine.ImageList.metadata:type_name -> plinth.common.Metadata
+	87,  // 77: plinth.machine.ImageList.images:type_name -> plinth.machine.ImageInfo
+	88,  // 78: plinth.machine.ImageListResponse.messages:type_name -> plinth.machine.ImageList
+	90,  // 79: plinth.machine.ImageImportRequest.header:type_name -> plinth.machine.ImageImportHeader
+	101, // 80: plinth.machine.ImageImportRequest.chunk:type_name -> plinth.common.Data
+	98,  // 81: plinth.machine.ImageImport.metadata:type_name -> plinth.common.Metadata
+	87,  // 82: plinth.machine.ImageImport.images:type_name -> plinth.machine.ImageInfo
+	92,  // 83: plinth.machine.ImageImportResponse.messages:type_name -> plinth.machine.ImageImport
+	102, // 84: plinth.machine.ContainersRequest.driver:type_name -> plinth.common.ContainerDriver
+	98,  // 85: plinth.machine.Containers.metadata:type_name -> plinth.common.Metadata
+	95,  // 86: plinth.machine.Containers.containers:type_name -> plinth.machine.ContainerInfo
+	96,  // 87: plinth.machine.ContainersResponse.messages:type_name -> plinth.machine.Containers
+	103, // 88: plinth.machine.MachineService.Version:input_type -> google.protobuf.Empty
+	10,  // 89: plinth.machine.MachineService.ApplyConfiguration:input_type -> plinth.machine.ApplyConfigurationRequest
+	103, // 90: plinth.machine.MachineService.GetConfiguration:input_type -> google.protobuf.Empty
+	15,  // 91: plinth.machine.MachineService.Bootstrap:input_type -> plinth.machine.BootstrapRequest
+	103, // 92: plinth.machine.MachineService.ServiceList:input_type -> google.protobuf.Empty
+	23,  // 93: plinth.machine.MachineService.ServiceStart:input_type -> plinth.machine.ServiceRequest
+	23,  // 94: plinth.machine.MachineService.ServiceStop:input_type -> plinth.machine.ServiceRequest
+	23,  // 95: plinth.machine.MachineService.ServiceRestart:input_type -> plinth.machine.ServiceRequest
+	26,  // 96: plinth.machine.MachineService.Logs:input_type -> plinth.machine.LogsRequest
+	27,  // 97: plinth.machine.MachineService.Dmesg:input_type -> plinth.machine.DmesgRequest
+	28,  // 98: plinth.machine.MachineService.Events:input_type -> plinth.machine.EventsRequest
+	103, // 99: plinth.machine.MachineService.Processes:input_type -> google.protobuf.Empty
+	103, // 100: plinth.machine.MachineService.Memory:input_type -> google.protobuf.Empty
+	103, // 101: plinth.machine.MachineService.Mounts:input_type -> google.protobuf.Empty
+	103, // 102: plinth.machine.MachineService.Hostname:input_type -> google.protobuf.Empty
+	46,  // 103: plinth.machine.MachineService.Netstat:input_type -> plinth.machine.NetstatRequest
+	50,  // 104: plinth.machine.MachineService.Read:input_type -> plinth.machine.ReadRequest
+	51,  // 105: plinth.machine.MachineService.List:input_type -> plinth.machine.ListRequest
+	53,  // 106: plinth.machine.MachineService.Copy:input_type -> plinth.machine.CopyRequest
+	54,  // 107: plinth.machine.MachineService.Reboot:input_type -> plinth.machine.RebootRequest
+	57,  // 108: plinth.machine.MachineService.Shutdown:input_type -> plinth.machine.ShutdownRequest
+	60,  // 109: plinth.machine.MachineService.Reset:input_type -> plinth.machine.ResetRequest
+	64,  // 110: plinth.machine.MachineService.Upgrade:input_type -> plinth.machine.UpgradeRequest
+	67,  // 111: plinth.machine.MachineService.Rollback:input_type -> plinth.machine.RollbackRequest
+	70,  // 112: plinth.machine.MachineService.EtcdMemberList:input_type -> plinth.machine.EtcdMemberListRequest
+	103, // 113: plinth.machine.MachineService.EtcdStatus:input_type -> google.protobuf.Empty
+	77,  // 114: plinth.machine.MachineService.EtcdSnapshot:input_type -> plinth.machine.EtcdSnapshotRequest
+	78,  // 115: plinth.machine.MachineService.EtcdRemoveMember:input_type -> plinth.machine.EtcdRemoveMemberRequest
+	81,  // 116: plinth.machine.MachineService.EtcdLeaveCluster:input_type -> plinth.machine.EtcdLeaveClusterRequest
+	103, // 117: plinth.machine.MachineService.EtcdDefragment:input_type -> google.protobuf.Empty
+	86,  // 118: plinth.machine.MachineService.ImageList:input_type -> plinth.machine.ImageListRequest
+	91,  // 119: plinth.machine.MachineService.ImageImport:input_type -> plinth.machine.ImageImportRequest
+	94,  // 120: plinth.machine.MachineService.Containers:input_type -> plinth.machine.ContainersRequest
+	103, // 121: plinth.machine.MachineService.Kubeconfig:input_type -> google.protobuf.Empty
+	9,   // 122: plinth.machine.MachineService.Version:output_type -> plinth.machine.VersionResponse
+	12,  // 123: plinth.machine.MachineService.ApplyConfiguration:output_type -> plinth.machine.ApplyConfigurationResponse
+	14,  // 124: plinth.machine.MachineService.GetConfiguration:output_type -> plinth.machine.GetConfigurationResponse
+	17,  // 125: plinth.machine.MachineService.Bootstrap:output_type -> plinth.machine.BootstrapResponse
+	22,  // 126: plinth.machine.MachineService.ServiceList:output_type -> plinth.machine.ServiceListResponse
+	25,  // 127: plinth.machine.MachineService.ServiceStart:output_type -> plinth.machine.ServiceActionResponse
+	25,  // 128: plinth.machine.MachineService.ServiceStop:output_type -> plinth.machine.ServiceActionResponse
+	25,  // 129: plinth.machine.MachineService.ServiceRestart:output_type -> plinth.machine.ServiceActionResponse
+	101, // 130: plinth.machine.MachineService.Logs:output_type -> plinth.common.Data
+	101, // 131: plinth.machine.MachineService.Dmesg:output_type -> plinth.common.Data
+	34,  // 132: plinth.machine.MachineService.Events:output_type -> plinth.machine.Event
+	37,  // 133: plinth.machine.MachineService.Processes:output_type -> plinth.machine.ProcessesResponse
+	40,  // 134: plinth.machine.MachineService.Memory:output_type -> plinth.machine.MemoryResponse
+	43,  // 135: plinth.machine.MachineService.Mounts:output_type -> plinth.machine.MountsResponse
+	45,  // 136: plinth.machine.MachineService.Hostname:output_type -> plinth.machine.HostnameResponse
+	49,  // 137: plinth.machine.MachineService.Netstat:output_type -> plinth.machine.NetstatResponse
+	101, // 138: plinth.machine.MachineService.Read:output_type -> plinth.common.Data
+	52,  // 139: plinth.machine.MachineService.List:output_type -> plinth.machine.FileInfo
+	101, // 140: plinth.machine.MachineService.Copy:output_type -> plinth.common.Data
+	56,  // 141: plinth.machine.MachineService.Reboot:output_type -> plinth.machine.RebootResponse
+	59,  // 142: plinth.machine.MachineService.Shutdown:output_type -> plinth.machine.ShutdownResponse
+	62,  // 143: plinth.machine.MachineService.Reset:output_type -> plinth.machine.ResetResponse
+	66,  // 144: plinth.machine.MachineService.Upgrade:output_type -> plinth.machine.UpgradeResponse
+	69,  // 145: plinth.machine.MachineService.Rollback:output_type -> plinth.machine.RollbackResponse
+	73,  // 146: plinth.machine.MachineService.EtcdMemberList:output_type -> plinth.machine.EtcdMemberListResponse
+	76,  // 147: plinth.machine.MachineService.EtcdStatus:output_type -> plinth.machine.EtcdStatusResponse
+	101, // 148: plinth.machine.MachineService.EtcdSnapshot:output_type -> plinth.common.Data
+	80,  // 149: plinth.machine.MachineService.EtcdRemoveMember:output_type -> plinth.machine.EtcdRemoveMemberResponse
+	83,  // 150: plinth.machine.MachineService.EtcdLeaveCluster:output_type -> plinth.machine.EtcdLeaveClusterResponse
+	85,  // 151: plinth.machine.MachineService.EtcdDefragment:output_type -> plinth.machine.EtcdDefragmentResponse
+	89,  // 152: plinth.machine.MachineService.ImageList:output_type -> plinth.machine.ImageListResponse
+	93,  // 153: plinth.machine.MachineService.ImageImport:output_type -> plinth.machine.ImageImportResponse
+	97,  // 154: plinth.machine.MachineService.Containers:output_type -> plinth.machine.ContainersResponse
+	101, // 155: plinth.machine.MachineService.Kubeconfig:output_type -> plinth.common.Data
+	122, // [122:156] is the sub-list for method output_type
+	88,  // [88:122] is the sub-list for method input_type
+	88,  // [88:88] is the sub-list for extension type_name
+	88,  // [88:88] is the sub-list for extension extendee
+	0,   // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_machine_machine_proto_init() }
@@ -5930,7 +6396,11 @@ func file_machine_machine_proto_init() {
 		(*Event_Config)(nil),
 		(*Event_Status)(nil),
 	}
-	file_machine_machine_proto_msgTypes[78].OneofWrappers = []any{
+	file_machine_machine_proto_msgTypes[58].OneofWrappers = []any{
+		(*UpgradeRequest_Header)(nil),
+		(*UpgradeRequest_Chunk)(nil),
+	}
+	file_machine_machine_proto_msgTypes[85].OneofWrappers = []any{
 		(*ImageImportRequest_Header)(nil),
 		(*ImageImportRequest_Chunk)(nil),
 	}
@@ -5940,7 +6410,7 @@ func file_machine_machine_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_machine_machine_proto_rawDesc), len(file_machine_machine_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   85,
+			NumMessages:   92,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

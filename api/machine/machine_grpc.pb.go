@@ -46,6 +46,8 @@ const (
 	MachineService_Reboot_FullMethodName             = "/plinth.machine.MachineService/Reboot"
 	MachineService_Shutdown_FullMethodName           = "/plinth.machine.MachineService/Shutdown"
 	MachineService_Reset_FullMethodName              = "/plinth.machine.MachineService/Reset"
+	MachineService_Upgrade_FullMethodName            = "/plinth.machine.MachineService/Upgrade"
+	MachineService_Rollback_FullMethodName           = "/plinth.machine.MachineService/Rollback"
 	MachineService_EtcdMemberList_FullMethodName     = "/plinth.machine.MachineService/EtcdMemberList"
 	MachineService_EtcdStatus_FullMethodName         = "/plinth.machine.MachineService/EtcdStatus"
 	MachineService_EtcdSnapshot_FullMethodName       = "/plinth.machine.MachineService/EtcdSnapshot"
@@ -90,6 +92,15 @@ type MachineServiceClient interface {
 	Reboot(ctx context.Context, in *RebootRequest, opts ...grpc.CallOption) (*RebootResponse, error)
 	Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error)
 	Reset(ctx context.Context, in *ResetRequest, opts ...grpc.CallOption) (*ResetResponse, error)
+	// Upgrade installs a boot bundle (kernel, initramfs, checksum manifest)
+	// into the inactive boot slot and boots it once; the slot becomes the
+	// default only when the node comes up healthy on it. The first message
+	// is the header; when it names no URL, the next ones carry the bundle's
+	// bytes. A node without a disk install is installed to
+	// machine.install.disk from the bundle. It serves one node per call.
+	Upgrade(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UpgradeRequest, UpgradeResponse], error)
+	// Rollback makes the other boot slot the default and reboots into it.
+	Rollback(ctx context.Context, in *RollbackRequest, opts ...grpc.CallOption) (*RollbackResponse, error)
 	// etcd RPCs act on the node's etcd member (control planes only); they
 	// fail with FailedPrecondition "etcd is not running on this node"
 	// elsewhere.
@@ -397,6 +408,29 @@ func (c *machineServiceClient) Reset(ctx context.Context, in *ResetRequest, opts
 	return out, nil
 }
 
+func (c *machineServiceClient) Upgrade(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UpgradeRequest, UpgradeResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &MachineService_ServiceDesc.Streams[6], MachineService_Upgrade_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UpgradeRequest, UpgradeResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MachineService_UpgradeClient = grpc.ClientStreamingClient[UpgradeRequest, UpgradeResponse]
+
+func (c *machineServiceClient) Rollback(ctx context.Context, in *RollbackRequest, opts ...grpc.CallOption) (*RollbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RollbackResponse)
+	err := c.cc.Invoke(ctx, MachineService_Rollback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *machineServiceClient) EtcdMemberList(ctx context.Context, in *EtcdMemberListRequest, opts ...grpc.CallOption) (*EtcdMemberListResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EtcdMemberListResponse)
@@ -419,7 +453,7 @@ func (c *machineServiceClient) EtcdStatus(ctx context.Context, in *emptypb.Empty
 
 func (c *machineServiceClient) EtcdSnapshot(ctx context.Context, in *EtcdSnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[common.Data], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &MachineService_ServiceDesc.Streams[6], MachineService_EtcdSnapshot_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &MachineService_ServiceDesc.Streams[7], MachineService_EtcdSnapshot_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -478,7 +512,7 @@ func (c *machineServiceClient) ImageList(ctx context.Context, in *ImageListReque
 
 func (c *machineServiceClient) ImageImport(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImageImportRequest, ImageImportResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &MachineService_ServiceDesc.Streams[7], MachineService_ImageImport_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &MachineService_ServiceDesc.Streams[8], MachineService_ImageImport_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -501,7 +535,7 @@ func (c *machineServiceClient) Containers(ctx context.Context, in *ContainersReq
 
 func (c *machineServiceClient) Kubeconfig(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (grpc.ServerStreamingClient[common.Data], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &MachineService_ServiceDesc.Streams[8], MachineService_Kubeconfig_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &MachineService_ServiceDesc.Streams[9], MachineService_Kubeconfig_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -550,6 +584,15 @@ type MachineServiceServer interface {
 	Reboot(context.Context, *RebootRequest) (*RebootResponse, error)
 	Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error)
 	Reset(context.Context, *ResetRequest) (*ResetResponse, error)
+	// Upgrade installs a boot bundle (kernel, initramfs, checksum manifest)
+	// into the inactive boot slot and boots it once; the slot becomes the
+	// default only when the node comes up healthy on it. The first message
+	// is the header; when it names no URL, the next ones carry the bundle's
+	// bytes. A node without a disk install is installed to
+	// machine.install.disk from the bundle. It serves one node per call.
+	Upgrade(grpc.ClientStreamingServer[UpgradeRequest, UpgradeResponse]) error
+	// Rollback makes the other boot slot the default and reboots into it.
+	Rollback(context.Context, *RollbackRequest) (*RollbackResponse, error)
 	// etcd RPCs act on the node's etcd member (control planes only); they
 	// fail with FailedPrecondition "etcd is not running on this node"
 	// elsewhere.
@@ -648,6 +691,12 @@ func (UnimplementedMachineServiceServer) Shutdown(context.Context, *ShutdownRequ
 }
 func (UnimplementedMachineServiceServer) Reset(context.Context, *ResetRequest) (*ResetResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Reset not implemented")
+}
+func (UnimplementedMachineServiceServer) Upgrade(grpc.ClientStreamingServer[UpgradeRequest, UpgradeResponse]) error {
+	return status.Error(codes.Unimplemented, "method Upgrade not implemented")
+}
+func (UnimplementedMachineServiceServer) Rollback(context.Context, *RollbackRequest) (*RollbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Rollback not implemented")
 }
 func (UnimplementedMachineServiceServer) EtcdMemberList(context.Context, *EtcdMemberListRequest) (*EtcdMemberListResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EtcdMemberList not implemented")
@@ -1054,6 +1103,31 @@ func _MachineService_Reset_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MachineService_Upgrade_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(MachineServiceServer).Upgrade(&grpc.GenericServerStream[UpgradeRequest, UpgradeResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MachineService_UpgradeServer = grpc.ClientStreamingServer[UpgradeRequest, UpgradeResponse]
+
+func _MachineService_Rollback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RollbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MachineServiceServer).Rollback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MachineService_Rollback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MachineServiceServer).Rollback(ctx, req.(*RollbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MachineService_EtcdMemberList_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(EtcdMemberListRequest)
 	if err := dec(in); err != nil {
@@ -1281,6 +1355,10 @@ var MachineService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _MachineService_Reset_Handler,
 		},
 		{
+			MethodName: "Rollback",
+			Handler:    _MachineService_Rollback_Handler,
+		},
+		{
 			MethodName: "EtcdMemberList",
 			Handler:    _MachineService_EtcdMemberList_Handler,
 		},
@@ -1339,6 +1417,11 @@ var MachineService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Copy",
 			Handler:       _MachineService_Copy_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Upgrade",
+			Handler:       _MachineService_Upgrade_Handler,
+			ClientStreams: true,
 		},
 		{
 			StreamName:    "EtcdSnapshot",

@@ -68,6 +68,8 @@ var Table = map[string][]role.Role{
 	machineSvc + "Reboot":   operators,
 	machineSvc + "Shutdown": admins, // the node cannot be brought back over the API
 	machineSvc + "Reset":    admins,
+	machineSvc + "Upgrade":  admins, // replaces the operating system
+	machineSvc + "Rollback": admins,
 
 	machineSvc + "EtcdMemberList":   readers,
 	machineSvc + "EtcdStatus":       readers,
