@@ -95,4 +95,5 @@ var Definitions = []resource.Definition{
 		},
 	},
 	ServiceConfigDefinition,
+	BootStatusDefinition,
 }
