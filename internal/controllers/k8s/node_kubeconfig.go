@@ -147,3 +147,31 @@ func nodePodCIDRs(ctx context.Context, root, p, name string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// NodeReady reports nil when the Node name has condition Ready=True, read
+// with the kubelet's own credentials (a node may read its Node object).
+// It is the Kubernetes part of an upgrade's health gate.
+func NodeReady(ctx context.Context, root, name string) error {
+	c, err := kubeClientFor(root, KubeletKubeconfigPath)
+	if err != nil {
+		return fmt.Errorf("kubelet credentials: %w", err)
+	}
+	defer c.Close()
+	node, err := c.GetObject(ctx, "v1", "Node", "", name)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	status, _ := node["status"].(map[string]any)
+	conds, _ := status["conditions"].([]any)
+	for _, raw := range conds {
+		c, _ := raw.(map[string]any)
+		if c["type"] != "Ready" {
+			continue
+		}
+		if c["status"] == "True" {
+			return nil
+		}
+		return fmt.Errorf("node %s is not Ready: %v", name, c["message"])
+	}
+	return fmt.Errorf("node %s has no Ready condition yet", name)
+}
