@@ -1,6 +1,6 @@
 // Command imager builds Plinth's boot artifacts into _out: vmlinuz,
-// vmlinux, initramfs, rootfs.sqsh and rootfs-manifest.txt, from the pinned
-// inputs in image/ and the plinth binary of `make build`. Steps whose
+// vmlinux, initramfs, rootfs.sqsh, rootfs-manifest.txt and boot-bundle.tar,
+// from the pinned inputs in image/ and the binaries of `make build`. Steps whose
 // inputs did not change are skipped. See docs/image.md.
 package main
 
@@ -34,7 +34,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.Cache, "cache", defaultCache(), "download and extraction cache")
 	fs.StringVar(&comp, "squashfs-comp", string(imager.DefaultCompression), "squashfs compression: zstd, lz4, xz, gzip or lzo")
 	fs.IntVar(&cfg.BlockSize, "squashfs-block", 0, "squashfs block size in bytes (0: 131072)")
-	fs.StringVar(&cfg.Version, "version", "dev", "version written to os-release")
+	fs.StringVar(&cfg.Version, "version", "dev", "Plinth version written to os-release and the boot bundle's manifest")
 	fs.BoolVar(&cfg.Force, "force", false, "rebuild every step")
 	quiet := fs.Bool("quiet", false, "print only the sizes")
 	if err := fs.Parse(args); err != nil {
@@ -89,6 +89,7 @@ func printSizes(res *imager.Result, cfg imager.Config) {
 	for i, m := range res.Modules {
 		names[i] = strings.TrimSuffix(filepath.Base(m), ".ko")
 	}
+	fmt.Printf("boot bundle         %s (kernel %s, %s)\n", res.Bundle.Version, res.Bundle.KernelRelease, res.Bundle.Arch)
 	fmt.Printf("rootfs compression  %s\n", cfg.Compression)
 	fmt.Printf("modules (load order) %s\n", strings.Join(names, " "))
 	if len(res.BuiltinModules) > 0 {

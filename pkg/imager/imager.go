@@ -6,6 +6,8 @@
 //	                      └─▶ modules + order    (depmod -b, modules.dep)
 //	image/rootfs.allow + _out/plinth ─▶ rootfs.sqsh, rootfs-manifest.txt
 //	init (_out/plinth), modules, rootfs.sqsh ─▶ initramfs (uncompressed newc cpio)
+//	vmlinuz, initramfs, version ─▶ boot-bundle.tar (pkg/machinery/bundle: what
+//	                                machined installs into a boot slot)
 //
 // Every step is incremental: it runs only when the hash of what it reads
 // changed or an output is missing.
@@ -25,6 +27,7 @@ import (
 	"github.com/plinth-os/plinth/pkg/imager/kernel"
 	"github.com/plinth-os/plinth/pkg/imager/modules"
 	"github.com/plinth-os/plinth/pkg/imager/rootfs"
+	"github.com/plinth-os/plinth/pkg/machinery/bundle"
 )
 
 // Output file names in Config.Out.
@@ -34,6 +37,7 @@ const (
 	Initramfs = "initramfs"
 	Rootfs    = "rootfs.sqsh"
 	Manifest  = "rootfs-manifest.txt"
+	Bundle    = "boot-bundle.tar"
 )
 
 // DefaultCompression is the squashfs compressor. Measured under TCG
@@ -70,7 +74,8 @@ type Config struct {
 	Compression rootfs.Compression
 	// BlockSize is the squashfs block size (0: 128 KiB).
 	BlockSize int
-	// Version goes into os-release.
+	// Version is the Plinth version: it goes into os-release and the boot
+	// bundle's manifest ("dev" when empty).
 	Version string
 	// Force rebuilds every step.
 	Force bool
@@ -92,9 +97,11 @@ type Artifact struct {
 
 // Result lists what Build produced.
 type Result struct {
-	// Artifacts are vmlinuz, vmlinux, rootfs.sqsh, the manifest and the
-	// initramfs.
+	// Artifacts are vmlinuz, vmlinux, the initramfs, rootfs.sqsh, the
+	// rootfs manifest and the boot bundle.
 	Artifacts []Artifact
+	// Bundle is the manifest of the boot bundle.
+	Bundle bundle.Manifest
 	// Modules are the module files in the initramfs, in load order.
 	Modules []string
 	// BuiltinModules were requested but are part of the kernel.
@@ -139,7 +146,10 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Modules: plan.Paths, BuiltinModules: plan.Builtin}
-	for _, name := range []string{Vmlinuz, Vmlinux, Initramfs, Rootfs, Manifest} {
+	if res.Bundle, err = b.bootBundle(); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{Vmlinuz, Vmlinux, Initramfs, Rootfs, Manifest, Bundle} {
 		p := filepath.Join(cfg.Out, name)
 		st, err := os.Stat(p)
 		if err != nil {
@@ -236,11 +246,17 @@ func (b *builder) initramfs(tree string) (modules.Plan, error) {
 
 // osRelease is the generated /usr/lib/os-release.
 func osRelease(version string) []byte {
-	if version == "" {
-		version = "dev"
-	}
+	version = versionOrDev(version)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "NAME=\"Plinth\"\nID=plinth\nVERSION=%q\nVERSION_ID=%q\nPRETTY_NAME=\"Plinth %s\"\n", version, version, version)
 	b.WriteString("HOME_URL=\"https://github.com/plinth-os/plinth\"\n")
 	return b.Bytes()
+}
+
+// versionOrDev is version, or "dev" when it is empty.
+func versionOrDev(version string) string {
+	if version == "" {
+		return "dev"
+	}
+	return version
 }
