@@ -59,9 +59,12 @@ fuzz-short:
 clean:
 	rm -rf $(OUT)
 
-# Node image: kernel (vmlinuz, vmlinux), initramfs and rootfs.sqsh in
-# $(OUT), from image/inputs.yaml and image/rootfs.allow (docs/image.md).
-# Incremental: unchanged steps are skipped. SQUASHFS_COMP=zstd|lz4|xz.
+# Node image: kernel (vmlinuz, vmlinux), initramfs, rootfs.sqsh and the
+# boot bundle boot-bundle.tar (what install and upgrade take, versioned
+# $(VERSION)) in $(OUT), from image/inputs.yaml and image/rootfs.allow
+# (docs/image.md). Incremental: unchanged steps are skipped.
+# SQUASHFS_COMP=zstd|lz4|xz. hack/bundle-variant.sh builds the same bundle
+# under another version.
 SQUASHFS_COMP ?= zstd
 .PHONY: image test-vm
 image: build programs images
