@@ -68,8 +68,13 @@ type Trial struct {
 	// health gate once the trial boot reached machined.
 	Requested time.Time     `json:"requested"`
 	Timeout   time.Duration `json:"timeout"`
-	// Reached is set by the trial boot's machined as it starts.
-	Reached bool `json:"reached,omitempty"`
+	// Reached is set by the trial boot's machined as it starts, at
+	// Started; the health gate ends at Started+Timeout.
+	Reached bool      `json:"reached,omitempty"`
+	Started time.Time `json:"started,omitzero"`
+	// RequireNodeReady adds the kubelet's Node Ready to the gate: set when
+	// the node was Ready as the upgrade was asked for.
+	RequireNodeReady bool `json:"requireNodeReady,omitempty"`
 	// Verdict is why the trial boot's machined gave up, before it
 	// rebooted into the old slot.
 	Verdict string `json:"verdict,omitempty"`
@@ -207,7 +212,7 @@ const (
 func (s *State) Boot(booted string, now time.Time) BootKind {
 	t := s.Trial
 	if t != nil && booted == t.Slot {
-		t.Reached = true
+		t.Reached, t.Started = true, now
 		return BootTrial
 	}
 	if t != nil && booted == t.FromSlot {

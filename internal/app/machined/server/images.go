@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/plinth-os/plinth/api/common"
 	"github.com/plinth-os/plinth/api/machine"
 )
 
@@ -66,7 +67,7 @@ func (m *Machine) ImageImport(srv grpc.ClientStreamingServer[machine.ImageImport
 		return err
 	}
 	defer rt.Close() //nolint:errcheck // nothing to do about it
-	r := &chunkReader{recv: srv.Recv}
+	r := &chunkReader[*machine.ImageImportRequest]{recv: srv.Recv}
 	imported, err := rt.Import(ctx, ns, r)
 	if r.err != nil {
 		return r.err
@@ -83,15 +84,21 @@ func (m *Machine) ImageImport(srv grpc.ClientStreamingServer[machine.ImageImport
 	return srv.SendAndClose(&machine.ImageImportResponse{Messages: []*machine.ImageImport{{Images: imported}}})
 }
 
-// chunkReader reads the archive from the chunks of an ImageImport stream.
-// A message other than a chunk is an error, kept in err.
-type chunkReader struct {
-	recv func() (*machine.ImageImportRequest, error)
+// chunkMessage is a message of a client stream that carries a header
+// first, then chunks of data (ImageImport, Upgrade).
+type chunkMessage interface {
+	GetChunk() *common.Data
+}
+
+// chunkReader reads the bytes of the chunks of a client stream after its
+// header. A message other than a chunk is an error, kept in err.
+type chunkReader[T chunkMessage] struct {
+	recv func() (T, error)
 	buf  []byte
 	err  error
 }
 
-func (r *chunkReader) Read(p []byte) (int, error) {
+func (r *chunkReader[T]) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
 		if r.err != nil {
 			return 0, r.err
@@ -105,7 +112,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		if msg.GetChunk() == nil {
-			r.err = invalidArgument("a second header after the first: send the archive's chunks only")
+			r.err = invalidArgument("a second header after the first: send the data's chunks only")
 			return 0, r.err
 		}
 		r.buf = msg.GetChunk().GetBytes()

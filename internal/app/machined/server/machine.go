@@ -71,7 +71,9 @@ type MachineOptions struct {
 	// Kubernetes gives the etcd, image, container and kubeconfig RPCs
 	// what they act on.
 	Kubernetes KubernetesOptions
-	Logger     *slog.Logger
+	// Upgrader upgrades and rolls back the node (nil: the RPCs fail).
+	Upgrader Upgrader
+	Logger   *slog.Logger
 }
 
 // Machine implements machine.MachineServiceServer.
