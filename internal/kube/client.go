@@ -227,3 +227,9 @@ func (c *Client) Healthy(ctx context.Context) error {
 
 	return err
 }
+
+// Do sends a request with a body of contentType (both may be empty) and
+// returns the body of a 2xx answer; any other answer is an *APIError.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, contentType string, body []byte) ([]byte, error) {
+	return c.do(ctx, method, path, query, contentType, body)
+}

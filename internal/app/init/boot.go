@@ -2,6 +2,7 @@ package initapp
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -100,7 +101,7 @@ func (b *boot) loadModules() (string, error) {
 		return "", fmt.Errorf("modules: %w", err)
 	}
 	var loaded, present int
-	var failed []string
+	var failed, absent []string
 	for _, p := range paths {
 		name := kmod.Name(p)
 		if b.sys.moduleLoaded(name) {
@@ -109,6 +110,10 @@ func (b *boot) loadModules() (string, error) {
 		}
 		res, err := b.sys.loadModule(p)
 		switch {
+		case errors.Is(err, unix.ENODEV):
+			// The module is for what this machine lacks (efivarfs on a
+			// BIOS boot): nothing to warn about.
+			absent = append(absent, name)
 		case err != nil:
 			// Keep going: a driver for absent hardware must not stop the
 			// boot; a missing squashfs or loop fails the next step anyway.
@@ -121,6 +126,9 @@ func (b *boot) loadModules() (string, error) {
 		}
 	}
 	detail := fmt.Sprintf("%d loaded, %d already present", loaded, present)
+	if len(absent) > 0 {
+		detail += ", without their device: " + strings.Join(absent, " ")
+	}
 	if len(failed) > 0 {
 		detail += ", failed: " + strings.Join(failed, " ")
 	}

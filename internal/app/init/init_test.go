@@ -13,6 +13,7 @@ import (
 	"github.com/plinth-os/plinth/internal/sys/kmod"
 	"github.com/plinth-os/plinth/internal/sys/mount"
 	"github.com/plinth-os/plinth/pkg/imager/layout"
+	"golang.org/x/sys/unix"
 )
 
 // fake records every effect in order.
@@ -55,6 +56,9 @@ func (f *fake) system() system {
 			if strings.Contains(p, "virtio_ring") {
 				return kmod.AlreadyLoaded, nil
 			}
+			if strings.Contains(p, "efivarfs") {
+				return 0, fmt.Errorf("load module efivarfs: %w", unix.ENODEV)
+			}
 			return kmod.Loaded, nil
 		},
 		readFile: func(p string) ([]byte, error) {
@@ -82,6 +86,7 @@ const modList = `# order
 /lib/modules/6.1/kernel/drivers/virtio/virtio.ko
 /lib/modules/6.1/kernel/drivers/block/loop.ko
 /lib/modules/6.1/kernel/fs/squashfs/squashfs.ko
+/lib/modules/6.1/kernel/fs/efivarfs/efivarfs.ko
 `
 
 func TestRunSequence(t *testing.T) {
@@ -96,7 +101,7 @@ func TestRunSequence(t *testing.T) {
 		"mount devpts /dev/pts gid=5,mode=0620,ptmxmode=0666", "mount tmpfs /dev/shm mode=1777",
 		"mount tmpfs /run mode=0755", "mount tmpfs /tmp mode=1777", "mount cgroup2 /sys/fs/cgroup nsdelegate",
 		"write /proc/sys/kernel/panic 10",
-		"load virtio_ring", "load virtio", "load squashfs",
+		"load virtio_ring", "load virtio", "load squashfs", "load efivarfs",
 		"attach /rootfs.sqsh", "mount squashfs /newroot ", "close loop",
 		"mount tmpfs /newroot/system mode=0755", "mount tmpfs /newroot/var mode=0755",
 		"mkdir /newroot/system/overlay/etc/upper", "mkdir /newroot/system/overlay/etc/work",
@@ -112,7 +117,7 @@ func TestRunSequence(t *testing.T) {
 	for _, w := range []string{
 		"plinth-init: started at uptime 3.000s",
 		"8 file systems; kernel.panic=10",
-		"plinth-init: modules         15ms  2 loaded, 2 already present",
+		"plinth-init: modules         20ms  2 loaded, 2 already present, without their device: efivarfs",
 		"plinth-init: rootfs          15ms  /rootfs.sqsh on /newroot via /dev/loop0 (read-only)",
 		"plinth-init: exec /usr/bin/machined at uptime 3.",
 	} {

@@ -22,6 +22,7 @@ import (
 	"github.com/plinth-os/plinth/internal/app/machined/services"
 	"github.com/plinth-os/plinth/internal/controllers"
 	"github.com/plinth-os/plinth/internal/controllers/network"
+	"github.com/plinth-os/plinth/internal/install"
 	"github.com/plinth-os/plinth/internal/runtime/inmem"
 	"github.com/plinth-os/plinth/internal/supervisor"
 	"github.com/plinth-os/plinth/internal/supervisor/logs"
@@ -66,6 +67,10 @@ type machined struct {
 	boot        *loaded // the config the boot continues with
 	maint       *maintenance.Server
 	machineID   string
+	sys         *install.System // the installed system disk; nil on a live boot
+	bootSlot    string          // the boot slot running (plinth.slot=)
+
+	upgrading sync.Mutex // held while an upgrade or rollback writes
 }
 
 // loaded is a validated config and its bytes.
@@ -165,7 +170,7 @@ func newMachined(opts Options) (*machined, error) {
 	m.power = m.defaultPower()
 	m.machineAPI = server.NewMachine(server.MachineOptions{
 		Node: m, Services: m.sup, Events: m.events, Inspector: m.inspector(),
-		History: m.history.get, Kubernetes: m.kubernetesAPI(), Bootstrap: m.bootstrap, Logger: opts.Logger,
+		History: m.history.get, Kubernetes: m.kubernetesAPI(), Bootstrap: m.bootstrap, Upgrader: m, Logger: opts.Logger,
 	})
 	m.resourceAPI = server.NewResources(m.state, m.registry, opts.Logger)
 	return m, nil

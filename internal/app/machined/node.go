@@ -113,9 +113,11 @@ func (m *machined) Shutdown(_ context.Context, force bool) error {
 }
 
 // Reset implements server.Node.
-func (m *machined) Reset(_ context.Context, opts server.ResetOptions) error {
+func (m *machined) Reset(ctx context.Context, opts server.ResetOptions) error {
 	if opts.Graceful {
-		m.logger.Info("graceful reset: nothing to leave yet (no etcd)")
+		if err := m.checkGracefulReset(ctx); err != nil {
+			return err
+		}
 	}
 	return m.startSequence(m.resetSequence(opts))
 }

@@ -14,11 +14,13 @@ import (
 
 func (m *machined) bootSequence() sequencer.Sequence {
 	return sequencer.Sequence{Name: "boot", Phases: []sequencer.Phase{
+		{Name: "disks", Step: m.mountDisks},
 		{Name: "prepare", Step: m.prepare},
 		{Name: "controllers", Step: m.startControllers},
 		{Name: "config", Step: m.loadConfig},
 		{Name: "maintenance", Step: m.waitInMaintenance},
 		{Name: "activate", Step: m.activateBootConfig},
+		{Name: "install", Step: m.installIfAsked},
 		{Name: "services", Step: m.startServices},
 	}}
 }
@@ -42,9 +44,17 @@ func (m *machined) shutdownSequence() sequencer.Sequence {
 func (m *machined) resetSequence(opts server.ResetOptions) sequencer.Sequence {
 	phases := []sequencer.Phase{
 		{Name: "status", Step: m.stageStep(rtres.StageResetting)},
+	}
+	if opts.Graceful {
+		phases = append(phases,
+			sequencer.Phase{Name: "drain", Step: m.drainNode},
+			sequencer.Phase{Name: "leave-etcd", Step: m.leaveEtcd})
+	}
+	phases = append(phases, []sequencer.Phase{
 		{Name: "stop-services", Step: m.stopServices},
 		{Name: "remove-config", Step: m.removeConfig},
-	}
+		{Name: "mark-wipe", Step: m.markWipe(opts)},
+	}...)
 	if opts.WipeEphemeral {
 		phases = append(phases, sequencer.Phase{Name: "wipe-ephemeral", Step: m.wipeEphemeral})
 	}
