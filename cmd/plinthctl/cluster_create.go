@@ -42,6 +42,9 @@ type clusterCreateFlags struct {
 	// Kubeconfig is where the admin kubeconfig is merged (default
 	// $KUBECONFIG's first file or ~/.kube/config).
 	Kubeconfig string
+	// DiskMiB and Install are the QEMU nodes' disks (cluster_qemu.go).
+	DiskMiB int
+	Install bool
 }
 
 func newClusterCreateCmd(g *globalFlags) *cobra.Command {
@@ -83,6 +86,7 @@ removed again if a step fails.`,
 	fl.DurationVar(&f.WaitTimeout, "wait-timeout", 10*time.Minute, "give up (and remove the cluster) if it is not healthy within this long")
 	fl.BoolVar(&f.SkipKubernetes, "skip-kubernetes", false, "stop once the nodes' APIs answer: no bootstrap, no Kubernetes")
 	fl.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig to merge the admin context into (default $KUBECONFIG's first file or ~/.kube/config)")
+	addQemuCreateFlags(fl, f)
 	return cmd
 }
 
@@ -152,6 +156,13 @@ func (f *clusterCreateFlags) plan(ctx context.Context, warnOut io.Writer) (*crea
 	if err != nil {
 		return nil, err
 	}
+	image := f.Image
+	if image == "" {
+		image = provisionerImages[p.Name()]
+	}
+	if patches, err = f.qemuDisks(p, layout.subnet, image, patches, warnOut); err != nil {
+		return nil, err
+	}
 	bundle, err := newClusterSecrets()
 	if err != nil {
 		return nil, fmt.Errorf("generate secrets: %w", err)
@@ -162,10 +173,6 @@ func (f *clusterCreateFlags) plan(ctx context.Context, warnOut io.Writer) (*crea
 	}
 	if err := writeClusterFiles(layout.stateDir, bundle, nodes); err != nil {
 		return nil, err
-	}
-	image := f.Image
-	if image == "" {
-		image = provisionerImages[p.Name()]
 	}
 	return &createPlan{layout: layout, nodes: nodes, p: p, in: in, image: image}, nil
 }

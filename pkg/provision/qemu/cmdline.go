@@ -20,19 +20,23 @@ func ConfigURL(server netip.AddrPort, node string) string {
 	return "http://" + server.String() + ConfigPath(node)
 }
 
-// KernelCmdline is the node's kernel command line: the serial console and
+// KernelCmdline is the live kernel's command line: the serial console and
 // where its machine config is. Without panic= init sets kernel.panic=10,
-// so a node whose machined dies reboots (and QEMU restarts the guest).
+// so a node whose machined dies reboots (and the launcher starts it again).
 func KernelCmdline(configURL string) string {
 	return "console=ttyS0 plinth.config=" + configURL
 }
 
-// QemuArgs returns the arguments of the QEMU that runs node n, with its
-// tap open as tapFD and its serial console on standard output. QEMU keeps
-// running across guest reboots (no -no-reboot): machined reboots with
-// reboot(2) and the guest starts again with the same kernel and command
-// line.
-func (s *Spec) QemuArgs(n NodeSpec, configURL string) []string {
+// QemuArgs returns the arguments of the QEMU that boots node n in mode,
+// with its tap open as tapFD, its QMP connection as qmpFD and its serial
+// console on standard output. QEMU exits when the guest reboots
+// (-no-reboot): the launcher starts it again, so that each boot chooses
+// between the live kernel and the installed disk.
+//
+// Live boots the image's kernel with configURL on its command line; disk
+// boots the node's disk through OVMF (the code read-only, the node's own
+// variable store writable) and systemd-boot on its ESP.
+func (s *Spec) QemuArgs(n NodeSpec, mode BootMode, configURL string) []string {
 	cpu := "max"
 	if s.Accel == AccelKVM {
 		cpu = "host"
@@ -43,9 +47,26 @@ func (s *Spec) QemuArgs(n NodeSpec, configURL string) []string {
 		"-smp", strconv.Itoa(n.CPUs), "-m", strconv.Itoa(n.MemoryMiB),
 		"-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",
 		"-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
+		"-chardev", fmt.Sprintf("socket,id=qmp,fd=%d", qmpFD), "-mon", "chardev=qmp,mode=control",
+		"-no-reboot",
 		"-netdev", fmt.Sprintf("tap,id=net0,fd=%d", tapFD),
 		"-device", "virtio-net-pci,netdev=net0,mac=" + n.MAC + ",romfile=",
 		"-pidfile", s.pidFile(n.Name),
+	}
+	disk := "virtio-blk-pci,drive=disk0"
+	if mode == BootDisk {
+		disk += ",bootindex=0"
+	}
+	if n.Disk != "" {
+		// writeback: the guest's flushes reach the host file (fsync), and
+		// what QEMU wrote survives QEMU being killed; never cache=unsafe.
+		args = append(args, "-drive", "file="+optValue(n.Disk)+",format=raw,if=none,id=disk0,cache=writeback,discard=unmap",
+			"-device", disk)
+	}
+	if mode == BootDisk {
+		return append(args,
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+optValue(s.OVMFCode),
+			"-drive", "if=pflash,format=raw,unit=1,file="+optValue(n.Vars))
 	}
 	if s.Firmware != "" {
 		args = append(args, "-bios", s.Firmware)
@@ -70,6 +91,9 @@ func probeArgs(accel, firmware, kernel, initrd string) []string {
 	}
 	return append(args, "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet")
 }
+
+// optValue escapes a value of a QEMU option list (commas are doubled).
+func optValue(v string) string { return strings.ReplaceAll(v, ",", ",,") }
 
 // quoteArgs renders a command line for logs, quoting words with spaces.
 func quoteArgs(bin string, args []string) string {

@@ -60,21 +60,22 @@ func (p *Provisioner) Create(ctx context.Context, req provision.ClusterRequest, 
 	if accel == AccelTCG {
 		out.printf("boot kernel: %s", kernelNote(img))
 	}
-	nodes, err := nodeSpecs(req)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	nodes, err := nodeSpecs(req, p.diskMiB(), img.ovmfCode != "")
 	if err != nil {
 		return nil, err
 	}
 	spec := &Spec{
 		Cluster: req.Name, StateDir: dir, Network: req.Network.Masked(), Gateway: gatewayOf(req.Network),
 		Net: names, Binary: p.opts.Binary, Accel: accel, Firmware: img.firmware, Kernel: img.kernel, Initrd: img.initrd,
-		Nodes: nodes,
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
+		OVMFCode: img.ovmfCode, ServerPort: ServerPort, Bundle: img.bundle, Nodes: nodes,
 	}
 	if err := spec.Save(); err != nil {
 		return nil, err
 	}
+	out.printf("disks: %s per node (sparse), %s", sizeMiB(p.diskMiB()), installNote(spec))
 
 	defer func() {
 		if err == nil {
@@ -83,11 +84,14 @@ func (p *Provisioner) Create(ctx context.Context, req provision.ClusterRequest, 
 		out.printf("removing what was created for cluster %s", req.Name)
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
-		if cerr := p.remove(cctx, spec.StateDir, names, out); cerr != nil {
+		if cerr := p.remove(cctx, dir, names, out); cerr != nil {
 			err = fmt.Errorf("%w; cleanup failed too (run `plinthctl cluster destroy --name %s`): %v", err, req.Name, cerr)
 		}
 	}()
 
+	if err := createDisks(spec, p.opts.OVMFVars); err != nil {
+		return nil, err
+	}
 	if err := names.setup(netip.PrefixFrom(spec.Gateway, spec.Network.Bits())); err != nil {
 		return nil, err
 	}
@@ -114,8 +118,8 @@ func (p *Provisioner) Create(ctx context.Context, req provision.ClusterRequest, 
 			Name: n.Name, Type: n.Type, IP: n.IP, ID: strconv.Itoa(ns.PID),
 			APIEndpoint: net.JoinHostPort(n.IP.String(), strconv.Itoa(constants.ApidPort)),
 		})
-		out.printf("started %s (%s, %s, %s): qemu pid %d, %d CPUs, %d MiB, console %s",
-			n.Name, n.Type, n.IP, n.MAC, ns.PID, n.CPUs, n.MemoryMiB, spec.consoleLog(n.Name))
+		out.printf("started %s (%s, %s, %s): qemu pid %d, %s boot, %d CPUs, %d MiB, disk %s, console %s",
+			n.Name, n.Type, n.IP, n.MAC, ns.PID, ns.BootMode, n.CPUs, n.MemoryMiB, n.Disk, spec.consoleLog(n.Name))
 	}
 	if err := cluster.Save(); err != nil {
 		return nil, err
@@ -124,6 +128,33 @@ func (p *Provisioner) Create(ctx context.Context, req provision.ClusterRequest, 
 		return nil, err
 	}
 	return cluster, nil
+}
+
+// diskMiB is the size of the nodes' disks.
+func (p *Provisioner) diskMiB() int {
+	if p.opts.Disks.SizeMiB > 0 {
+		return p.opts.Disks.SizeMiB
+	}
+	return DefaultDiskMiB
+}
+
+// sizeMiB words a size in MiB.
+func sizeMiB(mib int) string {
+	if mib%1024 == 0 {
+		return strconv.Itoa(mib/1024) + " GiB"
+	}
+	return strconv.Itoa(mib) + " MiB"
+}
+
+// installNote says how the nodes boot.
+func installNote(s *Spec) string {
+	switch {
+	case s.Bundle != "":
+		return "installed from " + s.Bundle + " at the first boot, then booted from the disk through " + s.OVMFCode
+	case s.OVMFCode != "":
+		return "not installed: every boot is live (a disk installed by other means boots through " + s.OVMFCode + ")"
+	}
+	return "not installed: every boot is live"
 }
 
 // kernelNote says which kernel boots and, when it is the bzImage, how to

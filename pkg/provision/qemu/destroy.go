@@ -94,9 +94,11 @@ func (p *Provisioner) remove(ctx context.Context, dir string, names Network, out
 	return errors.Join(errs...)
 }
 
-// NodeStates tells whether each node's QEMU runs: "running", "exited"
-// (the guest powered off or QEMU failed), "stopped" (the launcher is
-// gone, and its VMs with it) or "missing" (never started).
+// NodeStates tells whether each node's QEMU runs: "running", "restarting"
+// (between a guest's reboot and its next QEMU, or waiting out a restart
+// loop's backoff), "exited" (the guest powered off, or QEMU failed or was
+// stopped), "stopped" (the launcher is gone, and its VMs with it) or
+// "missing" (never started).
 func (p *Provisioner) NodeStates(_ context.Context, c *provision.Cluster) (map[string]string, error) {
 	d, err := ReadDetails(c.StateDir)
 	if err != nil {
@@ -124,6 +126,9 @@ type Details struct {
 	ConfigServer string
 	// Accel is the accelerator of the VMs.
 	Accel string
+	// Bundle is the boot bundle the nodes install from ("" when they are
+	// not installed); OVMF the UEFI firmware of disk boots ("" without).
+	Bundle, OVMF string
 	// LauncherLog is the launcher's log file.
 	LauncherLog string
 	// Nodes in the cluster's order.
@@ -138,11 +143,22 @@ type NodeDetails struct {
 	PID int
 	// Boots counts the kernel boots, reboots included.
 	Boots int
-	// ConfigFetches counts the configs the node fetched.
-	ConfigFetches int
-	MAC, Tap      string
+	// ConfigFetches counts the configs the node fetched; BundleFetches
+	// the boot bundles (installs).
+	ConfigFetches, BundleFetches int
+	MAC, Tap                     string
 	// Console is the console log file.
 	Console string
+	// BootMode is how the current (or last) QEMU booted: live or disk.
+	BootMode BootMode
+	// Restarts counts the QEMUs started again (reboots, power cuts);
+	// LastExit says why the last one ended ("" when none did).
+	Restarts int
+	LastExit string
+	// Disk is the disk file, DiskBytes its size and DiskUsed the bytes
+	// it takes on the host (it is sparse).
+	Disk                string
+	DiskBytes, DiskUsed int64
 }
 
 // ReadDetails reads a cluster's spec and status and checks its processes.
@@ -157,18 +173,24 @@ func ReadDetails(dir string) (*Details, error) {
 	}
 	d := &Details{
 		LauncherPID: st.PID, Net: spec.Net, Gateway: spec.Gateway.String(), ConfigServer: st.ConfigServer,
-		Accel: spec.Accel, LauncherLog: filepath.Join(dir, LauncherLog),
+		Accel: spec.Accel, LauncherLog: filepath.Join(dir, LauncherLog), Bundle: spec.Bundle, OVMF: spec.OVMFCode,
 	}
 	d.LauncherRunning = st.Stopped.IsZero() && alive(procRoot, st.PID) && isLauncher(st.PID, dir)
 	for _, n := range spec.Nodes {
-		nd := NodeDetails{Name: n.Name, State: "missing", MAC: n.MAC, Tap: n.Tap, Console: spec.consoleLog(n.Name)}
+		nd := NodeDetails{Name: n.Name, State: "missing", MAC: n.MAC, Tap: n.Tap, Console: spec.consoleLog(n.Name), Disk: n.Disk}
+		if n.Disk != "" {
+			nd.DiskBytes, nd.DiskUsed, _ = diskUsage(n.Disk)
+		}
 		if ns := st.Nodes[n.Name]; ns != nil {
-			nd.PID, nd.Boots, nd.ConfigFetches = ns.PID, ns.Boots, ns.ConfigFetches
+			nd.PID, nd.Boots, nd.ConfigFetches, nd.BundleFetches = ns.PID, ns.Boots, ns.ConfigFetches, ns.BundleFetches
+			nd.BootMode, nd.Restarts, nd.LastExit = ns.BootMode, ns.Restarts, ns.LastExitReason
 			switch {
 			case !ns.Exited.IsZero():
 				nd.State = "exited"
-			case !d.LauncherRunning || !alive(procRoot, ns.PID):
+			case !d.LauncherRunning:
 				nd.State = "stopped"
+			case !alive(procRoot, ns.PID):
+				nd.State = "restarting"
 			case ns.PID > 0:
 				nd.State = "running"
 			}

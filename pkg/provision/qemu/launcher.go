@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -25,17 +24,20 @@ import (
 const qemuStopTimeout = 10 * time.Second
 
 // RunLauncher runs the cluster whose state is in dir until ctx ends: the
-// DHCP server and the config server on the gateway, and one QEMU per node
-// (see the package documentation). It records what happens in
-// StatusFile and logs to log. When ctx ends it stops the QEMUs and the
-// servers and returns nil; a failure to start returns the error, after
-// stopping what was started.
+// DHCP server and the config server on the gateway, and one QEMU per node,
+// started again when its guest reboots or it is killed (see restart.go
+// and the package documentation). It records what happens in StatusFile
+// and logs to log. When ctx ends it stops the QEMUs and the servers and
+// returns nil; a failure to start returns the error, after stopping what
+// was started.
 func RunLauncher(ctx context.Context, dir string, log *slog.Logger) (err error) {
 	spec, err := LoadSpec(dir)
 	if err != nil {
 		return err
 	}
 	l := &launcher{spec: spec, log: log, vms: map[string]*vm{}}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	defer l.cancel()
 	l.status = newStatusRecorder(dir, os.Getpid(), time.Now, func(err error) { log.Warn("status not recorded", "error", err) })
 	if err := fsutil.WriteFileAtomic(filepath.Join(dir, LauncherPIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		return fmt.Errorf("launcher: %w", err)
@@ -68,15 +70,15 @@ type launcher struct {
 	http   *http.Server
 	server netip.AddrPort // the config server's address
 
-	mu  sync.Mutex
-	vms map[string]*vm
-}
+	// ctx ends when the launcher stops; it cuts restart backoffs short.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// supervisors counts the goroutines that restart the nodes.
+	supervisors sync.WaitGroup
 
-// vm is one running QEMU.
-type vm struct {
-	cmd    *exec.Cmd
-	done   chan struct{}
-	stderr *tailBuffer
+	mu       sync.Mutex
+	vms      map[string]*vm // each node's current QEMU
+	stopping bool           // set once stop began: no QEMU starts after
 }
 
 // start brings up the servers, then the VMs.
@@ -92,16 +94,23 @@ func (l *launcher) start() error {
 	if l.dhcp, err = startDHCP(s.Net.HostLink, table, l.log.With("server", "dhcp"), onAck); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp4", net.JoinHostPort(s.Gateway.String(), "0"))
+	addr := netip.AddrPortFrom(s.Gateway, uint16(s.ServerPort))
+	ln, err := net.Listen("tcp4", addr.String())
 	if err != nil {
-		return fmt.Errorf("config server on %s: %w", s.Gateway, err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("config server on %s: port %d is taken (another program listens on it, on this or on every address): %w", addr, s.ServerPort, err)
+		}
+		return fmt.Errorf("config server on %s: %w", addr, err)
 	}
 	l.server = netip.MustParseAddrPort(ln.Addr().String())
 	onServe := func(node string) {
 		l.status.node(node, func(n *NodeStatus, now time.Time) { n.ConfigFetches++; n.ConfigFetched = now })
 	}
+	onBundle := func(node string) {
+		l.status.node(node, func(n *NodeStatus, _ time.Time) { n.BundleFetches++ })
+	}
 	l.http = &http.Server{
-		Handler:           newConfigServer(s, l.log.With("server", "configs"), onServe),
+		Handler:           newConfigServer(s, l.log.With("server", "configs"), onServe, onBundle),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(l.log.Handler(), slog.LevelWarn),
 	}
@@ -109,80 +118,28 @@ func (l *launcher) start() error {
 	l.status.update(func(st *Status) { st.ConfigServer = l.server.String() })
 
 	for _, n := range s.Nodes {
-		if err := l.startVM(n); err != nil {
+		v, err := l.startVM(n)
+		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
+		l.supervisors.Add(1)
+		go l.supervise(n, v)
 	}
 	l.status.update(func(st *Status) { st.Ready = true })
 	return nil
 }
 
-// startVM opens the node's tap and starts its QEMU.
-func (l *launcher) startVM(n NodeSpec) error {
-	s := l.spec
-	tap, err := openTap(s.Net, n.Tap)
-	if err != nil {
-		return err
-	}
-	defer tap.Close() // QEMU holds its own copy
-	console, err := os.OpenFile(s.consoleLog(n.Name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("console log: %w", err)
-	}
-	args := s.QemuArgs(n, ConfigURL(l.server, n.Name))
-	cmd := exec.Command(s.Binary, args...)
-	cmd.ExtraFiles = []*os.File{tap}
-	v := &vm{cmd: cmd, done: make(chan struct{}), stderr: &tailBuffer{max: 8 << 10}}
-	cmd.Stderr = v.stderr
-	// QEMU dies with the launcher, whatever kills it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		console.Close()
-		return fmt.Errorf("qemu: %w", err)
-	}
-	l.log.Info("starting qemu", "node", n.Name, "command", quoteArgs(s.Binary, args))
-	if err := cmd.Start(); err != nil {
-		console.Close()
-		return fmt.Errorf("start %s: %w", s.Binary, err)
-	}
-	l.status.node(n.Name, func(ns *NodeStatus, now time.Time) { ns.PID = cmd.Process.Pid; ns.Started = now })
-	l.mu.Lock()
-	l.vms[n.Name] = v
-	l.mu.Unlock()
-	go func() {
-		defer close(v.done)
-		copyConsole(out, console, time.Now, func(arrived time.Time, uptime time.Duration) {
-			l.status.node(n.Name, func(ns *NodeStatus, _ time.Time) {
-				ns.Boots++
-				ns.InitStarted = arrived
-				ns.KernelStarted = arrived.Add(-uptime)
-			})
-		})
-		werr := cmd.Wait()
-		console.Close()
-		why := "exited"
-		if werr != nil {
-			why = werr.Error()
-		}
-		if msg := v.stderr.String(); msg != "" {
-			why += ": " + tailLines(msg, 3)
-		}
-		l.log.Info("qemu exited", "node", n.Name, "status", why)
-		l.status.node(n.Name, func(ns *NodeStatus, now time.Time) { ns.Exited = now; ns.ExitError = why })
-	}()
-	return nil
-}
-
-// stop ends the VMs (SIGTERM, then SIGKILL after qemuStopTimeout) and
-// the servers.
+// stop ends the VMs (SIGTERM, then SIGKILL after qemuStopTimeout), waits
+// for their supervisors, and stops the servers.
 func (l *launcher) stop() {
 	l.mu.Lock()
+	l.stopping = true
 	vms := make([]*vm, 0, len(l.vms))
 	for _, v := range l.vms {
 		vms = append(vms, v)
 	}
 	l.mu.Unlock()
+	l.cancel()
 	for _, v := range vms {
 		_ = v.cmd.Process.Signal(syscall.SIGTERM)
 	}
@@ -195,6 +152,7 @@ func (l *launcher) stop() {
 			<-v.done
 		}
 	}
+	l.supervisors.Wait()
 	if l.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = l.http.Shutdown(ctx)
@@ -203,6 +161,13 @@ func (l *launcher) stop() {
 	if l.dhcp != nil {
 		l.dhcp.close()
 	}
+}
+
+// isStopping reports whether stop began.
+func (l *launcher) isStopping() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stopping
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -169,7 +169,7 @@ func TestNetworkRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: newConfigServer(spec, slog.New(slog.DiscardHandler), nil), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: newConfigServer(spec, slog.New(slog.DiscardHandler), nil, nil), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	url := ConfigURL(netip.MustParseAddrPort(ln.Addr().String()), "t-worker-1")

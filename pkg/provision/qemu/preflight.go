@@ -16,6 +16,10 @@ type image struct {
 	firmware string
 	kernel   string
 	initrd   string
+	// ovmfCode is the UEFI firmware when OVMF is installed, else "".
+	ovmfCode string
+	// bundle is the boot bundle when nodes are installed, else "".
+	bundle string
 }
 
 // findImage locates the image in dir: vmlinux through qboot when both
@@ -48,6 +52,32 @@ func (p *Provisioner) findImage(dir string) (image, error) {
 	return img, nil
 }
 
+// findDiskBoot finds what installed nodes need: OVMF (code and variable
+// store template) and, when nodes are installed, the boot bundle.
+func (p *Provisioner) findDiskBoot(img *image, imageDir string) error {
+	var errs []error
+	_, codeErr := os.Stat(p.opts.OVMFCode)
+	_, varsErr := os.Stat(p.opts.OVMFVars)
+	if codeErr == nil && varsErr == nil {
+		img.ovmfCode = p.opts.OVMFCode
+	} else if p.opts.Disks.Install {
+		errs = append(errs, fmt.Errorf("no UEFI firmware (%s, %s) to boot installed nodes from their disks: install it with `apt-get install ovmf` (Debian, Ubuntu), or pass --install=false",
+			p.opts.OVMFCode, p.opts.OVMFVars))
+	}
+	if !p.opts.Disks.Install {
+		return errors.Join(errs...)
+	}
+	if abs, err := filepath.Abs(imageDir); err == nil && HasBundle(abs) {
+		img.bundle = filepath.Join(abs, BundleFile)
+	} else {
+		errs = append(errs, fmt.Errorf("no boot bundle %s in %s to install the nodes from: build it with `make image`, or pass --install=false", BundleFile, imageDir))
+	}
+	if size := p.opts.Disks.SizeMiB; size != 0 && size < MinDiskMiB {
+		errs = append(errs, fmt.Errorf("--disk-size %d MiB: an installed node needs at least %d MiB", size, MinDiskMiB))
+	}
+	return errors.Join(errs...)
+}
+
 // preflight checks everything Create needs from the host, so that a
 // missing piece is named (with the way to get it) before anything is
 // created. It installs nothing.
@@ -69,6 +99,9 @@ func (p *Provisioner) preflight(stateDir, imageDir string, subnet netip.Prefix, 
 	}
 	img, err := p.findImage(imageDir)
 	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.findDiskBoot(&img, imageDir); err != nil {
 		errs = append(errs, err)
 	}
 	hostLink, namespace := n.present()

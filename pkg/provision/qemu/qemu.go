@@ -12,21 +12,31 @@
 //	  DHCP :67, configs :PORT              └────────────────────── tap2 ── qemu node 2 (.3)
 //
 // A launcher process per cluster (`plinthctl cluster launcher`, started
-// detached so the cluster outlives the CLI) serves DHCP with static leases
-// and each node's machine config over HTTP on the gateway, runs one QEMU per
-// node with `plinth.config=http://<gateway>:<port>/configs/<node>.yaml` on
-// its kernel command line, copies each serial console to <state>/<node>.log
-// and records what happens in <state>/status.json.
+// detached so the cluster outlives the CLI) serves DHCP with static leases,
+// each node's machine config and the image's boot bundle over HTTP on the
+// gateway, runs one QEMU per node, copies each serial console to
+// <state>/<node>.log and records what happens in <state>/status.json.
+//
+// Every node has a disk, <state>/<node>.disk (sparse, /dev/vda in the
+// guest). Each start of its QEMU chooses how it boots: live — the image's
+// kernel with `plinth.config=http://<gateway>:<port>/configs/<node>.yaml`,
+// from which machined installs Plinth to the disk (machine.install, with
+// the bundle from the same server) — or, once the disk carries Plinth's
+// GPT, from the disk through OVMF and systemd-boot, with the node's own
+// UEFI variable store <state>/<node>.vars.fd. QEMU exits at every guest
+// reboot (-no-reboot); the launcher learns why from QMP and starts it again
+// after a reboot or a power cut (restart.go).
 //
 // Lifecycle of a cluster:
 //
 //	Create: check host ─▶ accelerator (KVM probe, else TCG) ─▶ launch.json
-//	  ─▶ network (namespace, bridge, veth, gateway) ─▶ launcher (setsid)
+//	  ─▶ disks ─▶ network (namespace, bridge, veth, gateway) ─▶ launcher (setsid)
 //	  ─▶ launcher: DHCP + config server ─▶ taps ─▶ one QEMU per node ─▶ ready
-//	  ─▶ nodes boot, lease their address, fetch their config ─▶ APIs answer
+//	  ─▶ nodes boot live, lease their address, fetch their config ─▶ install,
+//	     reboot ─▶ boot from their disks ─▶ APIs answer
 //	Destroy (from any state): launcher and QEMUs stopped ─▶ namespace and
 //	  veth removed (bridge and taps go with the namespace) ─▶ state directory
-//	  removed; nothing is left behind.
+//	  (disks included) removed; nothing is left behind.
 package qemu
 
 import (
@@ -47,6 +57,29 @@ const (
 	// QbootROM is the minimal firmware that boots an ELF vmlinux directly
 	// (it skips the bzImage's decompression: seconds under TCG).
 	QbootROM = "/usr/share/qemu/qboot.rom"
+	// OVMFCode and OVMFVars are Debian's UEFI firmware for QEMU (package
+	// ovmf): the code, mapped read-only, and the template of a node's
+	// variable store. Installed nodes boot through it from their disks.
+	OVMFCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	OVMFVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+)
+
+// Disks and installation.
+const (
+	// DefaultDiskMiB is the size of a node's disk (a sparse file: only
+	// what the guest writes takes space on the host).
+	DefaultDiskMiB = 8192
+	// MinDiskMiB holds the install layout (600 MiB ESP, META, 100 MiB
+	// STATE) and some EPHEMERAL.
+	MinDiskMiB = 1024
+	// InstallDisk is the node's disk as the guest sees it (virtio-blk).
+	InstallDisk = "/dev/vda"
+	// ServerPort is where the launcher serves configs and the boot bundle
+	// on the gateway. It is fixed so that the configs written before the
+	// launcher starts can name it; clusters differ by gateway address.
+	ServerPort = 50080
+	// BundleFile is the boot bundle of `make image` in the image directory.
+	BundleFile = "boot-bundle.tar"
 )
 
 // Accelerators.
@@ -79,6 +112,22 @@ type Options struct {
 	// Poll is the interval at which Create reads the launcher's status
 	// (default 200ms).
 	Poll time.Duration
+	// OVMFCode and OVMFVars are the UEFI firmware's files (the OVMF
+	// constants when empty).
+	OVMFCode, OVMFVars string
+	// Disks sizes the nodes' disks and says whether they are installed.
+	Disks Disks
+}
+
+// Disks says what disks Create gives the nodes (`cluster create
+// --disk-size` and `--install`).
+type Disks struct {
+	// SizeMiB is each node's disk (DefaultDiskMiB when 0).
+	SizeMiB int
+	// Install serves the image directory's boot bundle to the nodes,
+	// whose configs carry InstallPatch; Create then requires OVMF, to
+	// boot the installed disks.
+	Install bool
 }
 
 // Provisioner creates and destroys clusters of QEMU virtual machines.
@@ -102,11 +151,20 @@ func New(opts Options) *Provisioner {
 	if opts.Poll <= 0 {
 		opts.Poll = 200 * time.Millisecond
 	}
+	if opts.OVMFCode == "" {
+		opts.OVMFCode = OVMFCode
+	}
+	if opts.OVMFVars == "" {
+		opts.OVMFVars = OVMFVars
+	}
 	return &Provisioner{opts: opts}
 }
 
 // Name is "qemu".
 func (p *Provisioner) Name() string { return Name }
+
+// SetDisks sets the disks of the clusters Create makes from now on.
+func (p *Provisioner) SetDisks(d Disks) { p.opts.Disks = d }
 
 // pause waits d or until ctx ends.
 func pause(ctx context.Context, d time.Duration) error {

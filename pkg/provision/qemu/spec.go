@@ -49,6 +49,17 @@ type Spec struct {
 	// Kernel and Initrd are the image's files.
 	Kernel string `json:"kernel"`
 	Initrd string `json:"initrd"`
+	// OVMFCode is the UEFI firmware (read-only pflash) that boots an
+	// installed node from its disk; empty when OVMF is not installed, and
+	// then every start is a live boot.
+	OVMFCode string `json:"ovmfCode,omitempty"`
+	// ServerPort is the port of the config server on the gateway (0: any
+	// free port). It is fixed because the nodes' configs name it in
+	// machine.install.image before the launcher runs.
+	ServerPort int `json:"serverPort,omitempty"`
+	// Bundle is the boot bundle served at BundlePath, from which nodes
+	// install to their disks; empty when they are not installed.
+	Bundle string `json:"bundle,omitempty"`
 	// Nodes in the order of the request (control planes first).
 	Nodes []NodeSpec `json:"nodes"`
 }
@@ -66,6 +77,13 @@ type NodeSpec struct {
 	MemoryMiB int    `json:"memoryMiB"`
 	// Config is the file of the node's machine config, served to it.
 	Config string `json:"config"`
+	// Disk is the node's disk, a sparse raw file of DiskMiB MiB seen by
+	// the guest as /dev/vda; it lasts until the cluster is destroyed.
+	Disk    string `json:"disk,omitempty"`
+	DiskMiB int    `json:"diskMiB,omitempty"`
+	// Vars is the node's copy of OVMF's variable store (writable pflash):
+	// boot entries and systemd-boot's one-shot entry survive restarts.
+	Vars string `json:"vars,omitempty"`
 }
 
 // nameHash is a short hash of the state directory that makes the names of
@@ -159,10 +177,11 @@ func checkRequest(req provision.ClusterRequest) error {
 	return errors.Join(errs...)
 }
 
-// nodeSpecs lays out the request's nodes: taps, MACs, sizes and config
-// files (NODE.yaml in the state directory, where `cluster create` stored
-// them; written here when missing).
-func nodeSpecs(req provision.ClusterRequest) ([]NodeSpec, error) {
+// nodeSpecs lays out the request's nodes: taps, MACs, sizes, disks of
+// diskMiB, UEFI variable stores when uefi, and config files (NODE.yaml in
+// the state directory, where `cluster create` stored them; written here
+// when missing).
+func nodeSpecs(req provision.ClusterRequest, diskMiB int, uefi bool) ([]NodeSpec, error) {
 	out := make([]NodeSpec, len(req.Nodes))
 	for i, n := range req.Nodes {
 		mem := n.MemoryMiB
@@ -178,6 +197,10 @@ func nodeSpecs(req provision.ClusterRequest) ([]NodeSpec, error) {
 		out[i] = NodeSpec{
 			Name: n.Name, Type: n.Type, IP: n.IP, MAC: macAddress(req.StateDir, i).String(), Tap: tapName(i),
 			CPUs: cpusOf(n.CPUs), MemoryMiB: mem, Config: cfg,
+			Disk: diskFile(req.StateDir, n.Name), DiskMiB: diskMiB,
+		}
+		if uefi {
+			out[i].Vars = varsFile(req.StateDir, n.Name)
 		}
 	}
 	return out, nil
@@ -220,3 +243,9 @@ func (s *Spec) consoleLog(node string) string { return filepath.Join(s.StateDir,
 
 // pidFile is where QEMU writes its process id.
 func (s *Spec) pidFile(node string) string { return filepath.Join(s.StateDir, node+".pid") }
+
+// diskFile is the node's disk image.
+func diskFile(dir, node string) string { return filepath.Join(dir, node+".disk") }
+
+// varsFile is the node's copy of the UEFI variable store.
+func varsFile(dir, node string) string { return filepath.Join(dir, node+".vars.fd") }

@@ -113,11 +113,17 @@ func TestNodeSpecsAndSpecFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "demo-controlplane-1.yaml"), []byte("stored"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := nodeSpecs(req)
+	nodes, err := nodeSpecs(req, 2048, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cp, w := nodes[0], nodes[1]
+	if cp.Disk != filepath.Join(dir, "demo-controlplane-1.disk") || cp.DiskMiB != 2048 || w.Vars != filepath.Join(dir, "demo-worker-1.vars.fd") {
+		t.Errorf("disks: %+v %+v", cp, w)
+	}
+	if noUEFI, _ := nodeSpecs(req, 2048, false); noUEFI[0].Vars != "" {
+		t.Errorf("a variable store without OVMF: %+v", noUEFI[0])
+	}
 	if cp.CPUs != 2 || cp.MemoryMiB != 1024 || w.CPUs != DefaultCPUs || w.MemoryMiB != DefaultMemoryMiB {
 		t.Errorf("sizes: %+v %+v", cp, w)
 	}
@@ -135,7 +141,8 @@ func TestNodeSpecsAndSpecFile(t *testing.T) {
 	}
 
 	s := &Spec{Cluster: "demo", StateDir: dir, Network: req.Network, Gateway: gatewayOf(req.Network), Net: networkNames(dir),
-		Binary: "/usr/bin/qemu-system-x86_64", Accel: AccelTCG, Kernel: "/o/vmlinuz", Initrd: "/o/initramfs", Nodes: nodes}
+		Binary: "/usr/bin/qemu-system-x86_64", Accel: AccelTCG, Kernel: "/o/vmlinuz", Initrd: "/o/initramfs",
+		OVMFCode: OVMFCode, ServerPort: ServerPort, Bundle: "/o/boot-bundle.tar", Nodes: nodes}
 	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
@@ -189,5 +196,36 @@ func TestFindImageAndPreflight(t *testing.T) {
 	}
 	if os.Geteuid() != 0 && (err == nil || !strings.Contains(err.Error(), "needs root")) {
 		t.Errorf("preflight without root: %v", err)
+	}
+	if strings.Contains(err.Error(), "ovmf") || strings.Contains(err.Error(), "boot bundle") {
+		t.Errorf("preflight without install asks for OVMF or a bundle: %v", err)
+	}
+}
+
+func TestFindDiskBoot(t *testing.T) {
+	dir := t.TempDir()
+	code, vars := filepath.Join(dir, "CODE.fd"), filepath.Join(dir, "VARS.fd")
+	p := New(Options{OVMFCode: code, OVMFVars: vars, Disks: Disks{Install: true, SizeMiB: 512}})
+	var img image
+	err := p.findDiskBoot(&img, dir)
+	for _, want := range []string{"apt-get install ovmf", "--install=false", "no boot bundle boot-bundle.tar in", "at least 1024 MiB"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("install without OVMF, bundle or room: error lacks %q: %v", want, err)
+		}
+	}
+	for _, f := range []string{code, vars, filepath.Join(dir, BundleFile)} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.SetDisks(Disks{Install: true})
+	if err := p.findDiskBoot(&img, dir); err != nil || img.ovmfCode != code || img.bundle != filepath.Join(dir, BundleFile) {
+		t.Errorf("install with everything: %+v %v", img, err)
+	}
+	// Without install, OVMF is optional and no bundle is served.
+	p = New(Options{OVMFCode: filepath.Join(dir, "none.fd"), OVMFVars: vars})
+	img = image{}
+	if err := p.findDiskBoot(&img, dir); err != nil || img.ovmfCode != "" || img.bundle != "" {
+		t.Errorf("no install, no OVMF: %+v %v", img, err)
 	}
 }

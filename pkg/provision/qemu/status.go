@@ -33,14 +33,25 @@ type Status struct {
 
 // NodeStatus is what the launcher knows of one VM.
 type NodeStatus struct {
-	// PID is QEMU's process id.
+	// PID is the current (or last) QEMU's process id.
 	PID int `json:"pid"`
-	// Started is when QEMU was started.
+	// Started is when the current (or last) QEMU was started.
 	Started time.Time `json:"started"`
-	// Exited is when QEMU exited (the guest powered off, or it failed);
-	// ExitError says how.
+	// BootMode is how that QEMU boots (live or disk); BootModeReason why.
+	BootMode       BootMode `json:"bootMode,omitempty"`
+	BootModeReason string   `json:"bootModeReason,omitempty"`
+	// Exited is when QEMU exited for good (the guest powered off, QEMU
+	// failed or was stopped); ExitError says how. A QEMU that is started
+	// again (a reboot, a power cut) leaves it zero.
 	Exited    time.Time `json:"exited,omitzero"`
 	ExitError string    `json:"exitError,omitempty"`
+	// Restarts counts the QEMUs started again after an exit; LastExit and
+	// LastExitReason are the last exit of any kind.
+	Restarts       int       `json:"restarts"`
+	LastExit       time.Time `json:"lastExit,omitzero"`
+	LastExitReason string    `json:"lastExitReason,omitempty"`
+	// RestartAt is set while a restart waits out a restart loop's backoff.
+	RestartAt time.Time `json:"restartAt,omitzero"`
 	// Boots counts the kernel boots seen on the console (init's first
 	// line), reboots included.
 	Boots int `json:"boots"`
@@ -55,6 +66,8 @@ type NodeStatus struct {
 	// ConfigFetches counts configs served; ConfigFetched is the last one.
 	ConfigFetches int       `json:"configFetches"`
 	ConfigFetched time.Time `json:"configFetched,omitzero"`
+	// BundleFetches counts downloads of the boot bundle (installs).
+	BundleFetches int `json:"bundleFetches,omitempty"`
 }
 
 // Running reports whether the node's QEMU was started and has not exited.
