@@ -196,3 +196,34 @@ func leftovers(t *testing.T, names provqemu.Network, stateDir string) []string {
 	}
 	return out
 }
+
+// installable reports whether cluster create installs nodes from image by
+// default: the image has a boot bundle and OVMF is installed.
+func installable(image string) bool { return installNote(image) == "" }
+
+// installNote says why nodes of image cannot be installed, or "".
+func installNote(image string) string {
+	if !provqemu.HasBundle(image) {
+		return "no " + provqemu.BundleFile + " in " + image + " (make image)"
+	}
+	for _, f := range []string{provqemu.OVMFCode, provqemu.OVMFVars} {
+		if _, err := os.Stat(f); err != nil {
+			return "no OVMF (apt-get install ovmf, or hack/ensure-deps.sh vm): " + err.Error()
+		}
+	}
+	return ""
+}
+
+// nodeStatus reads one node's status from the launcher's status file.
+func nodeStatus(t *testing.T, stateDir, node string) provqemu.NodeStatus {
+	t.Helper()
+	st, err := provqemu.ReadStatus(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := st.Nodes[node]
+	if ns == nil {
+		t.Fatalf("no status of %s", node)
+	}
+	return *ns
+}

@@ -17,6 +17,13 @@ import (
 // errStopping refuses a start once the launcher is stopping.
 var errStopping = errors.New("the launcher is stopping")
 
+// loggedEvents are the QMP events the launcher logs: those about the
+// guest's power (not RTC_CHANGE, NIC_RX_FILTER_CHANGED and the like).
+var loggedEvents = map[string]bool{
+	"SHUTDOWN": true, "RESET": true, "POWERDOWN": true, "GUEST_PANICKED": true,
+	"STOP": true, "SUSPEND": true, "WAKEUP": true, "BLOCK_IO_ERROR": true,
+}
+
 // vm is one run of a node's QEMU, from its start to its exit.
 type vm struct {
 	cmd    *exec.Cmd
@@ -106,7 +113,9 @@ func (v *vm) watch(mon net.Conn, console *os.File, out io.Reader, l *launcher, n
 	go func() {
 		defer wg.Done()
 		v.qmp.follow(mon, func(m qmpMessage) {
-			l.log.Info("qemu event", "node", node, "event", m.Event, "reason", m.Reason, "guest", m.Guest)
+			if loggedEvents[m.Event] {
+				l.log.Info("qemu event", "node", node, "event", m.Event, "reason", m.Reason, "guest", m.Guest)
+			}
 		})
 	}()
 	copyConsole(out, console, time.Now, func(arrived time.Time, uptime time.Duration) {
