@@ -2,7 +2,8 @@
 # Installs the host tools that building and booting Plinth images need,
 # skipping what is already present. Usage: hack/ensure-deps.sh [image|vm]...
 #   image: mksquashfs (squashfs-tools), depmod (kmod), xz (xz-utils)
-#   vm:    qemu-system-x86_64 and its firmware (qboot.rom)
+#   vm:    qemu-system-x86_64 and its firmware: qboot.rom (live boots) and
+#          OVMF (UEFI boots of installed nodes from their disks)
 set -euo pipefail
 
 want=()
@@ -25,6 +26,8 @@ for what in "$@"; do
 	vm)
 		need qemu-system-x86_64 qemu-system-x86
 		need /usr/share/qemu/qboot.rom qemu-system-data
+		need /usr/share/OVMF/OVMF_CODE_4M.fd ovmf
+		need /usr/share/OVMF/OVMF_VARS_4M.fd ovmf
 		;;
 	*)
 		echo "ensure-deps: unknown group $what (want image or vm)" >&2
