@@ -35,7 +35,7 @@ func RunLauncher(ctx context.Context, dir string, log *slog.Logger) (err error) 
 	if err != nil {
 		return err
 	}
-	l := &launcher{spec: spec, log: log, vms: map[string]*vm{}}
+	l := &launcher{spec: spec, log: log, vms: map[string]*vm{}, openTap: openTap}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	defer l.cancel()
 	l.status = newStatusRecorder(dir, os.Getpid(), time.Now, func(err error) { log.Warn("status not recorded", "error", err) })
@@ -69,6 +69,8 @@ type launcher struct {
 	dhcp   *dhcpServer
 	http   *http.Server
 	server netip.AddrPort // the config server's address
+	// openTap opens a node's tap (openTap; tests replace it).
+	openTap func(n Network, tap string) (*os.File, error)
 
 	// ctx ends when the launcher stops; it cuts restart backoffs short.
 	ctx    context.Context

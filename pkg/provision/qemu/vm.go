@@ -44,7 +44,7 @@ type vm struct {
 func (l *launcher) startVM(n NodeSpec) (*vm, error) {
 	s := l.spec
 	mode, why := chooseBootMode(n.Disk, s.OVMFCode != "" && n.Vars != "")
-	tap, err := openTap(s.Net, n.Tap)
+	tap, err := l.openTap(s.Net, n.Tap)
 	if err != nil {
 		return nil, err
 	}
