@@ -51,7 +51,7 @@ func runLauncher(t *testing.T, script ...string) (*launcher, string) {
 	s := testSpec(dir)
 	s.Binary, s.Nodes = bin, s.Nodes[:1]
 	l := &launcher{spec: s, log: slog.New(slog.DiscardHandler), vms: map[string]*vm{},
-		server: netip.MustParseAddrPort("10.5.0.1:50080"),
+		server:  netip.MustParseAddrPort("10.5.0.1:50080"),
 		openTap: func(Network, string) (*os.File, error) { return os.Open(os.DevNull) }}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.status = newStatusRecorder(dir, os.Getpid(), time.Now, func(err error) { t.Error(err) })
