@@ -54,7 +54,7 @@ type BootStatusSpec struct {
 	// boot (or staged for the next boot); TrialDeadline ends the gate.
 	TrialSlot     string    `json:"trialSlot,omitempty"`
 	TrialVersion  string    `json:"trialVersion,omitempty"`
-	TrialDeadline time.Time `json:"trialDeadline,omitempty"`
+	TrialDeadline time.Time `json:"trialDeadline,omitzero"`
 	// LastUpgrade is the last upgrade's or rollback's result.
 	LastUpgrade *UpgradeResult `json:"lastUpgrade,omitempty"`
 }
