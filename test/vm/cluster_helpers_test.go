@@ -34,7 +34,13 @@ func repoRoot() string {
 // keeps its program even when the directory goes.
 func plinthctlBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "plinthctl")
+	return plinthctlBinaryIn(t, t.TempDir())
+}
+
+// plinthctlBinaryIn builds plinthctl into dir.
+func plinthctlBinaryIn(t testing.TB, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "plinthctl")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/plinthctl")
 	cmd.Dir = repoRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -46,7 +52,7 @@ func plinthctlBinary(t *testing.T) string {
 
 // clusterPrereqs skips the test, saying what is missing, unless QEMU, root
 // and the image are all there; it returns the image directory.
-func clusterPrereqs(t *testing.T) string {
+func clusterPrereqs(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath(provqemu.DefaultBinary); err != nil {
 		t.Skipf("%s is not installed (apt-get install qemu-system-x86, or hack/ensure-deps.sh vm)", provqemu.DefaultBinary)
@@ -147,7 +153,7 @@ func (c clusterCtl) runTimed(t *testing.T, timeout time.Duration, args ...string
 }
 
 // freeSubnet picks a /24 in 10.216.0.0/16 that no host address is in.
-func freeSubnet(t *testing.T) netip.Prefix {
+func freeSubnet(t testing.TB) netip.Prefix {
 	t.Helper()
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {

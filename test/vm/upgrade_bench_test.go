@@ -1,0 +1,114 @@
+//go:build vm
+
+package vm
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plinth-os/plinth/pkg/provision"
+)
+
+// upgradeCluster is the one-node QEMU cluster BenchmarkUpgrade upgrades,
+// created once per test binary (every -count run reuses it) and destroyed
+// by TestMain.
+var upgradeCluster struct {
+	once    sync.Once
+	err     error
+	c       clusterCtl
+	name    string
+	node    string
+	bundles [2]string // the image's bundle and the variant
+	next    int
+}
+
+// TestMain destroys the benchmark's cluster after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if u := &upgradeCluster; u.name != "" {
+		if out, err := u.c.run("cluster", "destroy", "--name", u.name); err != nil {
+			fmt.Fprintf(os.Stderr, "destroy benchmark cluster %s: %v\n%s", u.name, err, out)
+		}
+		os.RemoveAll(filepath.Dir(u.c.clusters)) //nolint:errcheck // scratch
+	}
+	os.Exit(code)
+}
+
+// BenchmarkUpgrade upgrades an installed QEMU node (TCG, 1 vCPU, 1 GiB,
+// no Kubernetes) b.N times, alternating between the image's boot bundle
+// and one with another version string, and reports the median seconds
+// from the upgrade request to the node's API answering with the new
+// version (upgrade-to-api-s) and to the health gate's commit
+// (upgrade-to-commit-s).
+func BenchmarkUpgrade(b *testing.B) {
+	u := &upgradeCluster
+	u.once.Do(func() { u.err = createUpgradeCluster(b) })
+	if u.err != nil {
+		b.Fatal(u.err)
+	}
+	var toAPI, toCommit []float64
+	for i := 0; i < b.N; i++ {
+		bundlePath := u.bundles[u.next%2]
+		u.next++
+		want := manifestOf(b, bundlePath).Version
+		start := time.Now()
+		if out, err := u.c.run("-n", u.node, "upgrade", "--image", bundlePath, "--wait=false"); err != nil {
+			b.Fatalf("upgrade: %v\n%s", err, out)
+		}
+		deadline := start.Add(10 * time.Minute)
+		for {
+			if out, err := u.c.run("-n", u.node, "version"); err == nil && strings.Contains(out, "Tag:          "+want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("the node never answered with %s", want)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		toAPI = append(toAPI, time.Since(start).Seconds())
+		st := waitBoot(b, u.c, u.node, func(s bootStatusView) bool {
+			return s.TrialSlot == "" && s.LastUpgrade != nil && s.LastUpgrade.ToVersion == want
+		}, 10*time.Minute)
+		if st.LastUpgrade.Result != "committed" {
+			b.Fatalf("upgrade to %s: %+v", want, st.LastUpgrade)
+		}
+		toCommit = append(toCommit, time.Since(start).Seconds())
+	}
+	sort.Float64s(toAPI)
+	sort.Float64s(toCommit)
+	b.ReportMetric(toAPI[len(toAPI)/2], "upgrade-to-api-s")
+	b.ReportMetric(toCommit[len(toCommit)/2], "upgrade-to-commit-s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// createUpgradeCluster creates the benchmark's installed node.
+func createUpgradeCluster(b *testing.B) error {
+	u := &upgradeCluster
+	image := clusterPrereqs(b)
+	u.bundles = [2]string{variantBundle(b, image), filepath.Join(image, "boot-bundle.tar")}
+	dir, err := os.MkdirTemp("", "plinth-bench-")
+	if err != nil {
+		return err
+	}
+	u.c = clusterCtl{bin: plinthctlBinaryIn(b, dir), clusters: filepath.Join(dir, "clusters"), config: filepath.Join(dir, "plinthconfig")}
+	u.name = fmt.Sprintf("ub-%d", os.Getpid()%100000)
+	out, err := u.c.run("cluster", "create", "--provisioner", "qemu", "--name", u.name,
+		"--controlplanes", "1", "--workers", "0", "--cpus", "1", "--memory", "1024",
+		"--image", image, "--subnet", freeSubnet(b).String(), "--wait-timeout", "15m", "--skip-kubernetes")
+	if err != nil {
+		return fmt.Errorf("cluster create: %v\n%s", err, out)
+	}
+	cl, err := provision.LoadDir(filepath.Join(u.c.clusters, u.name))
+	if err != nil {
+		return err
+	}
+	u.node = cl.Nodes[0].IP.String()
+	waitBoot(b, u.c, u.node, func(s bootStatusView) bool { return s.Installed }, 10*time.Minute)
+	return nil
+}
