@@ -159,7 +159,7 @@ func withESP(dev string, fn func(bootloader.ESP) error) (err error) {
 
 // WriteSlot streams a boot bundle into slot on the mounted ESP: the files
 // go to a staging directory first and only a bundle whose every file
-// verified is copied into the slot. It returns the bundle's manifest.
+// verified is moved into the slot. It returns the bundle's manifest.
 func WriteSlot(esp bootloader.ESP, slot string, src io.Reader, options string) (bundle.Manifest, error) {
 	staging := filepath.Join(esp.Root, stagingDir)
 	if err := os.RemoveAll(staging); err != nil {
@@ -175,17 +175,9 @@ func WriteSlot(esp bootloader.ESP, slot string, src io.Reader, options string) (
 	if err != nil {
 		return bundle.Manifest{}, fmt.Errorf("boot bundle: %w", err)
 	}
-	kernel, err := os.Open(filepath.Join(staging, bundle.KernelName))
-	if err != nil {
-		return m, err
-	}
-	defer kernel.Close()
-	initrd, err := os.Open(filepath.Join(staging, bundle.InitrdName))
-	if err != nil {
-		return m, err
-	}
-	defer initrd.Close()
-	if err := esp.WriteSlot(bootloader.Slot(slot), m.Version, kernel, initrd, options); err != nil {
+	// Verified: the staged files become the slot by a rename, no copy.
+	kernelRel, initrdRel := stagingDir+"/"+bundle.KernelName, stagingDir+"/"+bundle.InitrdName
+	if err := esp.AdoptSlot(bootloader.Slot(slot), m.Version, kernelRel, initrdRel, options); err != nil {
 		return m, fmt.Errorf("write slot %s: %w", slot, err)
 	}
 	return m, nil

@@ -219,3 +219,31 @@ func confValue(b []byte, key string) (value string, ok bool) {
 	}
 	return value, ok
 }
+
+// AdoptSlot makes files already written and verified on this ESP (rel
+// paths, e.g. a staging directory) the slot's kernel and initramfs by
+// renaming them, which costs no copy: the entry goes first, the files are
+// moved, the entry is written last, as WriteSlot does.
+func (e ESP) AdoptSlot(slot Slot, version, kernelRel, initrdRel, options string) error {
+	if err := checkEntryFields(slot, version, options); err != nil {
+		return fmt.Errorf("adopt boot slot %s on %s: %w", slot, e.Root, err)
+	}
+	if err := e.removeFile(entryPath(slot)); err != nil {
+		return fmt.Errorf("adopt boot slot %s on %s: %w", slot, e.Root, err)
+	}
+	if err := e.mkdirs(path.Join(SlotsDir, string(slot))); err != nil {
+		return fmt.Errorf("adopt boot slot %s on %s: %w", slot, e.Root, err)
+	}
+	for _, f := range [][2]string{{kernelRel, kernelPath(slot)}, {initrdRel, initrdPath(slot)}} {
+		if err := os.Rename(e.abs(f[0]), e.abs(f[1])); err != nil {
+			return fmt.Errorf("adopt boot slot %s on %s: %w", slot, e.Root, err)
+		}
+	}
+	if err := syncDir(e.abs(path.Join(SlotsDir, string(slot)))); err != nil {
+		return fmt.Errorf("adopt boot slot %s on %s: %w", slot, e.Root, err)
+	}
+	if err := e.writeFile(entryPath(slot), strings.NewReader(entry(slot, version, options))); err != nil {
+		return fmt.Errorf("adopt boot slot %s on %s: %w", slot, e.Root, err)
+	}
+	return nil
+}

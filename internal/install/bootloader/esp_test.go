@@ -304,3 +304,33 @@ func TestEntryWithoutVersion(t *testing.T) {
 		t.Errorf("Entry without version: error %v", err)
 	}
 }
+
+func TestAdoptSlot(t *testing.T) {
+	e := ESP{Root: t.TempDir()}
+	if err := os.MkdirAll(filepath.Join(e.Root, "plinth", "staging"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"vmlinuz": "K", "initramfs": "I"} {
+		if err := os.WriteFile(filepath.Join(e.Root, "plinth", "staging", name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.AdoptSlot(SlotB, "v2", "plinth/staging/vmlinuz", "plinth/staging/initramfs", "console=ttyS0"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := e.Entry(SlotB); err != nil || !ok || v != "v2" {
+		t.Fatalf("entry: %q %v %v", v, ok, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(e.Root, "plinth", "B", "initramfs")); err != nil || string(b) != "I" {
+		t.Fatalf("initramfs: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(e.Root, "plinth", "staging", "vmlinuz")); !os.IsNotExist(err) {
+		t.Fatalf("staged kernel still there: %v", err)
+	}
+	if err := e.AdoptSlot(SlotA, "v3", "plinth/staging/vmlinuz", "plinth/staging/initramfs", ""); err == nil {
+		t.Fatal("adopting missing files must fail")
+	}
+	if _, ok, _ := e.Entry(SlotA); ok {
+		t.Fatal("a failed adoption must leave no entry")
+	}
+}
