@@ -48,7 +48,8 @@ func TestMain(m *testing.M) {
 // (upgrade-to-commit-s).
 func BenchmarkUpgrade(b *testing.B) {
 	u := &upgradeCluster
-	u.once.Do(func() { u.err = createUpgradeCluster(b) })
+	image := clusterPrereqs(b) // skips, saying what is missing
+	u.once.Do(func() { u.err = createUpgradeCluster(b, image) })
 	if u.err != nil {
 		b.Fatal(u.err)
 	}
@@ -88,9 +89,11 @@ func BenchmarkUpgrade(b *testing.B) {
 }
 
 // createUpgradeCluster creates the benchmark's installed node.
-func createUpgradeCluster(b *testing.B) error {
+func createUpgradeCluster(b *testing.B, image string) error {
 	u := &upgradeCluster
-	image := clusterPrereqs(b)
+	if _, err := os.Stat(filepath.Join(image, "boot-bundle.tar")); err != nil {
+		return fmt.Errorf("no boot bundle (run make image): %w", err)
+	}
 	u.bundles = [2]string{variantBundle(b, image), filepath.Join(image, "boot-bundle.tar")}
 	dir, err := os.MkdirTemp("", "plinth-bench-")
 	if err != nil {
