@@ -10,12 +10,18 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/plinth-os/plinth/internal/app/machined/power"
 	"github.com/plinth-os/plinth/internal/app/machined/server"
 	"github.com/plinth-os/plinth/internal/controllers/k8s"
 	"github.com/plinth-os/plinth/internal/install"
 	"github.com/plinth-os/plinth/internal/install/bootloader"
+	"github.com/plinth-os/plinth/internal/sys/kexec"
 	"github.com/plinth-os/plinth/pkg/machinery/version"
 )
+
+// kexecArg=0 (or off) on the kernel command line makes upgrades reboot
+// through the firmware instead of kexec.
+const kexecArg = "plinth.kexec"
 
 // gateInterval is how often the health gate probes.
 const gateInterval = 2 * time.Second
@@ -97,11 +103,46 @@ func (m *machined) Upgrade(ctx context.Context, opts server.UpgradeOptions, src 
 	res := server.UpgradeResult{Version: man, FromVersion: version.Tag, Slot: slot, Rebooting: !opts.Stage}
 	m.logger.Info("upgrade: slot written and armed for the next boot", "slot", slot, "version", man, "staged", opts.Stage, "health_timeout", timeout, "gate_node_ready", requireReady)
 	if !opts.Stage {
-		if err := m.Reboot(ctx); err != nil {
+		if err := m.rebootIntoSlot(ctx, sys, slot); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// rebootIntoSlot reboots into the armed slot: by kexec when the kernel
+// loads the slot's files (the one-shot EFI variable is cleared just before
+// the jump, so a new kernel that fails still ends on the default slot),
+// else through the firmware, which takes the one-shot entry.
+func (m *machined) rebootIntoSlot(ctx context.Context, sys *install.System, slot string) error {
+	kx, ok := m.power.(power.Kexecer)
+	if v, _ := m.metal.cmdline.Get(kexecArg); !ok || v == "0" || v == "off" {
+		return m.Reboot(ctx)
+	}
+	err := sys.WithESP(func(esp bootloader.ESP) error {
+		k, i := esp.SlotFiles(bootloader.Slot(slot))
+		return kexec.Load(k, i, m.kernelOptions()+" "+slotArg+"="+slot)
+	})
+	if err != nil {
+		m.logger.Warn("kexec unavailable: rebooting through the firmware", "error", err)
+		return m.Reboot(ctx)
+	}
+	vars := bootloader.Vars{Dir: efivarsDir}
+	entry := bootloader.EntryName(bootloader.Slot(slot))
+	seq := m.rebootSequence()
+	seq.Phases[len(seq.Phases)-1].Step = func(ctx context.Context) error {
+		if err := vars.ClearOneShot(); err != nil {
+			m.logger.Warn("one-shot boot variable not cleared: rebooting through the firmware", "error", err)
+			return m.power.Reboot(ctx)
+		}
+		err := kx.Kexec(ctx)
+		m.logger.Error("kexec failed: rebooting through the firmware", "error", err)
+		if err := vars.SetOneShot(entry); err != nil {
+			m.logger.Error("one-shot boot variable not set again: the old slot boots", "error", err)
+		}
+		return m.power.Reboot(ctx)
+	}
+	return m.startSequence(seq)
 }
 
 // upgradeByInstall installs a node that booted from memory to its

@@ -247,3 +247,8 @@ func (e ESP) AdoptSlot(slot Slot, version, kernelRel, initrdRel, options string)
 	}
 	return nil
 }
+
+// SlotFiles are the absolute paths of the slot's kernel and initramfs.
+func (e ESP) SlotFiles(slot Slot) (kernel, initrd string) {
+	return e.abs(kernelPath(slot)), e.abs(initrdPath(slot))
+}

@@ -132,3 +132,9 @@ func unescape(s string) string {
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// Kexec starts the kernel loaded with kexec_file_load(2), like Reboot but
+// without the firmware. It returns only on failure (nothing loaded).
+func (m Metal) Kexec(ctx context.Context) error {
+	return m.halt(ctx, "kexec", unix.LINUX_REBOOT_CMD_KEXEC)
+}

@@ -25,6 +25,13 @@ type Actions interface {
 	Shutdown(ctx context.Context) error
 }
 
+// Kexecer is implemented by the power of machines that can start a
+// loaded kernel directly (kexec).
+type Kexecer interface {
+	// Kexec starts the loaded kernel; it returns only on failure.
+	Kexec(ctx context.Context) error
+}
+
 // Container is the power of a node running as a container.
 type Container struct {
 	// Binary and Args are re-executed on reboot (Args[0] included).
