@@ -15,7 +15,7 @@ import (
 
 // drainPoll is how often Drain retries evictions a disruption budget
 // refused and looks for pods still there.
-const drainPoll = 2 * time.Second
+var drainPoll = 2 * time.Second
 
 // Drain cordons the Node name (spec.unschedulable) and evicts its pods,
 // with the kubelet's own credentials: DaemonSet pods and static (mirror)
@@ -29,6 +29,11 @@ func Drain(ctx context.Context, root, name string, log *slog.Logger) error {
 		return fmt.Errorf("drain: kubelet credentials: %w", err)
 	}
 	defer c.Close()
+	return drain(ctx, c, name, log)
+}
+
+// drain is Drain with a client.
+func drain(ctx context.Context, c *kube.Client, name string, log *slog.Logger) error {
 	patch := []byte(`{"spec":{"unschedulable":true}}`)
 	if _, err := c.Do(ctx, http.MethodPatch, "/api/v1/nodes/"+url.PathEscape(name), nil, "application/strategic-merge-patch+json", patch); err != nil {
 		return fmt.Errorf("cordon node %s: %w", name, err)
