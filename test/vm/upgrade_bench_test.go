@@ -4,6 +4,8 @@ package vm
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,6 +27,7 @@ var upgradeCluster struct {
 	name    string
 	node    string
 	bundles [2]string // the image's bundle and the variant
+	urls    [2]string // the same, served over HTTP on the cluster's gateway
 	next    int
 }
 
@@ -45,7 +48,8 @@ func TestMain(m *testing.M) {
 // and one with another version string, and reports the median seconds
 // from the upgrade request to the node's API answering with the new
 // version (upgrade-to-api-s) and to the health gate's commit
-// (upgrade-to-commit-s).
+// (upgrade-to-commit-s): with the bundle streamed through the API
+// (stream) and downloaded by the node over HTTP (url).
 func BenchmarkUpgrade(b *testing.B) {
 	u := &upgradeCluster
 	image := clusterPrereqs(b) // skips, saying what is missing
@@ -53,13 +57,19 @@ func BenchmarkUpgrade(b *testing.B) {
 	if u.err != nil {
 		b.Fatal(u.err)
 	}
+	b.Run("stream", func(b *testing.B) { benchUpgrade(b, u.bundles) })
+	b.Run("url", func(b *testing.B) { benchUpgrade(b, u.urls) })
+}
+
+func benchUpgrade(b *testing.B, sources [2]string) {
+	u := &upgradeCluster
 	var toAPI, toCommit []float64
 	for i := 0; i < b.N; i++ {
-		bundlePath := u.bundles[u.next%2]
+		n := u.next % 2
 		u.next++
-		want := manifestOf(b, bundlePath).Version
+		want := manifestOf(b, u.bundles[n]).Version
 		start := time.Now()
-		if out, err := u.c.run("-n", u.node, "upgrade", "--image", bundlePath, "--wait=false"); err != nil {
+		if out, err := u.c.run("-n", u.node, "upgrade", "--image", sources[n], "--wait=false"); err != nil {
 			b.Fatalf("upgrade: %v\n%s", err, out)
 		}
 		deadline := start.Add(10 * time.Minute)
@@ -112,6 +122,18 @@ func createUpgradeCluster(b *testing.B, image string) error {
 		return err
 	}
 	u.node = cl.Nodes[0].IP.String()
+	// Both bundles over HTTP on the gateway, for the url runs.
+	ln, err := net.Listen("tcp4", net.JoinHostPort(cl.Gateway.String(), "0"))
+	if err != nil {
+		return fmt.Errorf("bundle server: %w", err)
+	}
+	mux := http.NewServeMux()
+	for i, p := range u.bundles {
+		name := fmt.Sprintf("/bundle-%d.tar", i)
+		mux.HandleFunc(name, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, p) })
+		u.urls[i] = "http://" + ln.Addr().String() + name
+	}
+	go func() { _ = http.Serve(ln, mux) }()
 	waitBoot(b, u.c, u.node, func(s bootStatusView) bool { return s.Installed }, 10*time.Minute)
 	return nil
 }

@@ -160,4 +160,3 @@ haveOVMF:
 		waitConsole(t, stateDir, node.Name, mark, "maintenance mode: waiting for a machine config", time.Minute)
 	})
 }
-
