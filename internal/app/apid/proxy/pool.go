@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,10 @@ type Pool struct {
 	local  *grpc.ClientConn
 	tlsFor func(serverName string) *tls.Config
 
+	// isLocal reports whether an address is this node's (calls to it go
+	// straight to machined instead of through this node's own apid).
+	isLocal func(netip.Addr) bool
+
 	mu      sync.Mutex
 	remotes map[string]*grpc.ClientConn
 	closed  bool
@@ -51,7 +56,7 @@ func NewPool(machinedSocket string, tlsFor func(serverName string) *tls.Config) 
 	if err != nil {
 		return nil, fmt.Errorf("machined connection %s: %w", machinedSocket, err)
 	}
-	return &Pool{local: local, tlsFor: tlsFor, remotes: map[string]*grpc.ClientConn{}}, nil
+	return &Pool{local: local, tlsFor: tlsFor, isLocal: hostAddress, remotes: map[string]*grpc.ClientConn{}}, nil
 }
 
 // Local returns the connection to machined.
@@ -59,10 +64,19 @@ func (p *Pool) Local() grpc.ClientConnInterface { return p.local }
 
 // Remote returns the connection to the apid at target: "host" (port
 // constants.ApidPort) or "host:port", the host an IP address or a DNS name.
+//
+// A target that is this node's own API address is served by machined
+// directly: the call would otherwise cross TLS twice inside the node (a
+// bundle upgrade streamed with -n set to the endpoint costs twice the
+// CPU).
 func (p *Pool) Remote(target string) (grpc.ClientConnInterface, error) {
 	addr, host, err := NodeAddress(target)
 	if err != nil {
 		return nil, err
+	}
+	if ip, perr := netip.ParseAddr(host); perr == nil && p.isLocal != nil && p.isLocal(ip.Unmap()) &&
+		strings.HasSuffix(addr, ":"+strconv.Itoa(constants.ApidPort)) {
+		return p.local, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -111,6 +125,23 @@ func (p *Pool) Close() error {
 		delete(p.remotes, addr)
 	}
 	return errors.Join(errs...)
+}
+
+// hostAddress reports whether ip is an address of one of this host's
+// interfaces.
+func hostAddress(ip netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if x, ok := netip.AddrFromSlice(n.IP); ok && x.Unmap() == ip {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // NodeAddress returns the dial address of a node named target, adding

@@ -1,29 +1,29 @@
 package proxy
 
-import "testing"
+import (
+	"crypto/tls"
+	"net/netip"
+	"path/filepath"
+	"testing"
+)
 
-func TestNodeAddress(t *testing.T) {
-	tests := []struct {
-		in, addr, host string
-		wantErr        bool
-	}{
-		{in: "10.5.0.2", addr: "10.5.0.2:50000", host: "10.5.0.2"},
-		{in: "10.5.0.2:6000", addr: "10.5.0.2:6000", host: "10.5.0.2"},
-		{in: "fd00::2", addr: "[fd00::2]:50000", host: "fd00::2"},
-		{in: "[fd00::2]", addr: "[fd00::2]:50000", host: "fd00::2"},
-		{in: "[fd00::2]:6000", addr: "[fd00::2]:6000", host: "fd00::2"},
-		{in: "cp-1.example", addr: "cp-1.example:50000", host: "cp-1.example"},
-		{in: "", wantErr: true},
-		{in: ":50000", wantErr: true},
-		{in: "10.5.0.2:0", wantErr: true},
-		{in: "10.5.0.2:http", wantErr: true},
-		{in: "host/path", wantErr: true},
-		{in: "user@host", wantErr: true},
+func TestPoolServesOwnAddressLocally(t *testing.T) {
+	p, err := NewPool(filepath.Join(t.TempDir(), "machined.sock"), func(string) *tls.Config { return &tls.Config{} })
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		addr, host, err := NodeAddress(tt.in)
-		if (err != nil) != tt.wantErr || addr != tt.addr || host != tt.host {
-			t.Errorf("NodeAddress(%q) = %q, %q, %v; want %q, %q, error %v", tt.in, addr, host, err, tt.addr, tt.host, tt.wantErr)
+	defer p.Close()
+	self := netip.MustParseAddr("10.5.0.2")
+	p.isLocal = func(a netip.Addr) bool { return a == self }
+	for target, local := range map[string]bool{
+		"10.5.0.2": true, "10.5.0.2:50000": true, "10.5.0.2:50001": false, "10.5.0.3": false, "node-1": false,
+	} {
+		cc, err := p.Remote(target)
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		if got := cc == p.Local(); got != local {
+			t.Errorf("Remote(%q) served locally: %v, want %v", target, got, local)
 		}
 	}
 }
