@@ -119,8 +119,27 @@ so that pods start from it at once. The archive must name its images
 	return cmd
 }
 
-// importChunk is the size of the archive's chunks.
+// importChunk is the size of the chunks of a streamed file.
 const importChunk = 1 << 20
+
+// sendChunks reads r to its end and sends it in chunks of importChunk.
+func sendChunks(r io.Reader, send func(*common.Data) error) error {
+	buf := make([]byte, importChunk)
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if err := send(&common.Data{Bytes: append([]byte(nil), buf[:n]...)}); err != nil {
+				return err
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
 
 // importImage streams the archive at path to one node.
 func importImage(cmd *cobra.Command, nc *nodeConn, node, ns, path string) ([]*machine.ImageInfo, error) {
@@ -146,21 +165,10 @@ func importImage(cmd *cobra.Command, nc *nodeConn, node, ns, path string) ([]*ma
 	if err := send(&machine.ImageImportRequest{Request: &machine.ImageImportRequest_Header{Header: &machine.ImageImportHeader{Namespace: ns}}}); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, importChunk)
-	for {
-		n, rerr := f.Read(buf)
-		if n > 0 {
-			chunk := &common.Data{Bytes: append([]byte(nil), buf[:n]...)}
-			if err := send(&machine.ImageImportRequest{Request: &machine.ImageImportRequest_Chunk{Chunk: chunk}}); err != nil {
-				return nil, err
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
-			return nil, rerr
-		}
+	if err := sendChunks(f, func(chunk *common.Data) error {
+		return send(&machine.ImageImportRequest{Request: &machine.ImageImportRequest_Chunk{Chunk: chunk}})
+	}); err != nil {
+		return nil, err
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -170,21 +169,10 @@ func (f *upgradeFlags) send(cmd *cobra.Command, nc *nodeConn, node string, heade
 			return nil, err
 		}
 		defer file.Close() //nolint:errcheck // read-only
-		buf := make([]byte, importChunk)
-		for {
-			n, rerr := file.Read(buf)
-			if n > 0 {
-				chunk := &common.Data{Bytes: append([]byte(nil), buf[:n]...)}
-				if err := send(&machine.UpgradeRequest{Request: &machine.UpgradeRequest_Chunk{Chunk: chunk}}); err != nil {
-					return nil, err
-				}
-			}
-			if errors.Is(rerr, io.EOF) {
-				break
-			}
-			if rerr != nil {
-				return nil, rerr
-			}
+		if err := sendChunks(file, func(chunk *common.Data) error {
+			return send(&machine.UpgradeRequest{Request: &machine.UpgradeRequest_Chunk{Chunk: chunk}})
+		}); err != nil {
+			return nil, err
 		}
 	}
 	resp, err := stream.CloseAndRecv()

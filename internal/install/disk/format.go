@@ -159,7 +159,7 @@ func Wipe(partDev string) error {
 		return fmt.Errorf("wipe %s: %w", partDev, err)
 	}
 	defer f.Close()
-	size, err := deviceSize(f)
+	size, err := DeviceSize(f)
 	if err != nil {
 		return fmt.Errorf("wipe %s: %w", partDev, err)
 	}
@@ -175,8 +175,9 @@ func Wipe(partDev string) error {
 	return nil
 }
 
-// deviceSize is the size in bytes of an open regular file or block device.
-func deviceSize(f *os.File) (int64, error) {
+// DeviceSize is the size in bytes of an open regular file or block device
+// (BLKGETSIZE64).
+func DeviceSize(f *os.File) (int64, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, err

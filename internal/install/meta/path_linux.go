@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/plinth-os/plinth/internal/install/disk"
 )
 
 // OpenPath opens the block device (the META partition) or file at path
@@ -17,7 +19,7 @@ func OpenPath(path string) (*Store, io.Closer, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("meta: open %s: %w", path, err)
 	}
-	size, err := deviceSize(f)
+	size, err := disk.DeviceSize(f)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("meta: open %s: %w", path, err)
@@ -28,24 +30,4 @@ func OpenPath(path string) (*Store, io.Closer, error) {
 		return nil, nil, fmt.Errorf("meta: open %s: %w", path, err)
 	}
 	return s, f, nil
-}
-
-// deviceSize is the size in bytes of an open regular file or block device.
-func deviceSize(f *os.File) (int64, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case fi.Mode().IsRegular():
-		return fi.Size(), nil
-	case fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0:
-		n, err := unix.IoctlGetUint64(int(f.Fd()), unix.BLKGETSIZE64)
-		if err != nil {
-			return 0, fmt.Errorf("BLKGETSIZE64: %w", err)
-		}
-		return int64(n), nil
-	default:
-		return 0, fmt.Errorf("not a regular file or block device (mode %v)", fi.Mode())
-	}
 }
