@@ -130,8 +130,16 @@ func TestWipeState(t *testing.T) {
 	for i, p := range seq.Phases {
 		names[i] = p.Name
 	}
-	if got := strings.Join(names, " "); !strings.Contains(got, "remove-config wipe-state power") {
+	if got := strings.Join(names, " "); got != "status stop-services remove-config mark-wipe wipe-state power" {
 		t.Fatalf("metal reset phases %q", got)
+	}
+	seq = m.resetSequence(server.ResetOptions{Reboot: true, Graceful: true, WipeEphemeral: true})
+	names = names[:0]
+	for _, p := range seq.Phases {
+		names = append(names, p.Name)
+	}
+	if got := strings.Join(names, " "); got != "status drain leave-etcd stop-services remove-config mark-wipe wipe-ephemeral wipe-state power" {
+		t.Fatalf("graceful metal reset phases %q", got)
 	}
 }
 
