@@ -6,6 +6,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -220,4 +221,35 @@ func leftovers(tb testing.TB, c *engine.Client, name string) []string {
 		out = append(out, "network "+x.Name)
 	}
 	return out
+}
+
+// runMarked runs plinthctl and returns its output, and when the first
+// line containing mark arrived (zero when none did).
+func (c ctl) runMarked(mark string, args ...string) (string, time.Time, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Env = c.env()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		pr.Close()
+		return "", time.Time{}, err
+	}
+	pw.Close()
+	var out strings.Builder
+	var at time.Time
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if at.IsZero() && strings.Contains(sc.Text(), mark) {
+			at = time.Now()
+		}
+		out.WriteString(sc.Text() + "\n")
+	}
+	pr.Close()
+	return out.String(), at, cmd.Wait()
 }

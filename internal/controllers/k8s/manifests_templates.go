@@ -241,6 +241,7 @@ spec:
             failureThreshold: 5
           readinessProbe:
             httpGet: {path: /ready, port: 8181, scheme: HTTP}
+            periodSeconds: 2
           volumeMounts:
             - name: config-volume
               mountPath: /etc/coredns

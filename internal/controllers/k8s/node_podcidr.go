@@ -18,8 +18,9 @@ import (
 const (
 	// DefaultPodCIDRPoll is the wait between reads until the node has its
 	// pod CIDRs (kube-controller-manager allocates them once the node
-	// registered).
-	DefaultPodCIDRPoll = 3 * time.Second
+	// registered). The node is not Ready before its CNI config, which
+	// waits for them: a short poll is a second sooner to Ready.
+	DefaultPodCIDRPoll = time.Second
 	// DefaultPodCIDRRecheck is the wait between reads once it has them (a
 	// deleted and re-registered Node may get new ones).
 	DefaultPodCIDRRecheck = time.Minute
