@@ -33,7 +33,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.Init, "init", "", "static binary for the initramfs's /init (default <out>/plinth)")
 	fs.StringVar(&cfg.Cache, "cache", defaultCache(), "download and extraction cache")
 	fs.StringVar(&comp, "squashfs-comp", string(imager.DefaultCompression), "squashfs compression: zstd, lz4, xz, gzip or lzo")
-	fs.IntVar(&cfg.BlockSize, "squashfs-block", 0, "squashfs block size in bytes (0: 131072)")
+	fs.IntVar(&cfg.BlockSize, "squashfs-block", 0, "squashfs block size in bytes (0: 1 MiB)")
 	fs.StringVar(&cfg.Version, "version", "dev", "Plinth version written to os-release and the boot bundle's manifest")
 	fs.BoolVar(&cfg.Force, "force", false, "rebuild every step")
 	quiet := fs.Bool("quiet", false, "print only the sizes")

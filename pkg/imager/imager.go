@@ -72,7 +72,7 @@ type Config struct {
 	Cache string
 	// Compression is the squashfs compressor (DefaultCompression when empty).
 	Compression rootfs.Compression
-	// BlockSize is the squashfs block size (0: 128 KiB).
+	// BlockSize is the squashfs block size (0: rootfs.DefaultBlockSize).
 	BlockSize int
 	// Version is the Plinth version: it goes into os-release and the boot
 	// bundle's manifest ("dev" when empty).
