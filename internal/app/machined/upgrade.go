@@ -65,13 +65,13 @@ func (m *machined) Upgrade(ctx context.Context, opts server.UpgradeOptions, src 
 	if err != nil {
 		return server.UpgradeResult{}, err
 	}
-	slot := st.Inactive()
-	if _, err := sys.Update(func(s *install.State) error { return s.BeginWrite(slot) }); err != nil {
-		return server.UpgradeResult{}, status.Error(codes.FailedPrecondition, err.Error())
-	}
 	vars := bootloader.Vars{Dir: efivarsDir}
 	if !vars.Available() {
 		return server.UpgradeResult{}, status.Error(codes.FailedPrecondition, "upgrade: EFI variables are unavailable (not booted by UEFI?): a new version cannot be booted once without risking a boot loop")
+	}
+	slot := st.Inactive()
+	if _, err := sys.Update(func(s *install.State) error { return s.BeginWrite(slot) }); err != nil {
+		return server.UpgradeResult{}, status.Error(codes.FailedPrecondition, err.Error())
 	}
 	m.logger.Info("upgrade: writing boot slot", "slot", slot)
 	var man string
