@@ -22,6 +22,9 @@ const (
 	// KubeletBootstrapKubeconfigPath holds the bootstrap token kubelet
 	// asks for its client certificate with.
 	KubeletBootstrapKubeconfigPath = KubeletDir + "/bootstrap-kubeconfig"
+	// KubeletBootstrapTokenPath holds the same token alone, for the
+	// kubelet's start condition (the API accepts it and its RBAC).
+	KubeletBootstrapTokenPath = KubeletDir + "/bootstrap-token"
 	// KubeletKubeconfigPath is written by kubelet after the TLS bootstrap;
 	// it names the rotated client certificate of system:node:<name>.
 	KubeletKubeconfigPath = KubeletDir + "/kubeconfig"

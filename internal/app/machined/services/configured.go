@@ -69,16 +69,49 @@ func (c *configured) ID() string { return c.id }
 // DependsOn implements supervisor.Service.
 func (c *configured) DependsOn() []string { return slices.Clone(c.spec.DependsOn) }
 
-// Condition waits for the spec's WaitFiles.
+// Condition waits for the spec's WaitFiles, then its WaitURL.
 func (c *configured) Condition() supervisor.Condition {
-	if len(c.spec.WaitFiles) == 0 {
+	var conds []supervisor.Condition
+	for _, f := range c.spec.WaitFiles {
+		conds = append(conds, supervisor.WaitForFile(c.nodePath(f)))
+	}
+	if w := c.spec.WaitURL; w != nil {
+		conds = append(conds, c.waitURL(w))
+	}
+	if len(conds) == 0 {
 		return nil
 	}
-	conds := make([]supervisor.Condition, len(c.spec.WaitFiles))
-	for i, f := range c.spec.WaitFiles {
-		conds[i] = supervisor.WaitForFile(c.nodePath(f))
-	}
 	return supervisor.WaitForAll(conds...)
+}
+
+// waitURLInterval spaces the GETs of a WaitURL condition.
+var waitURLInterval = 500 * time.Millisecond
+
+// waitURL is the condition of a WaitURL: UnlessFile exists, or URL
+// answered 2xx.
+func (c *configured) waitURL(w *rtres.WaitURL) supervisor.Condition {
+	var last time.Time
+	return supervisor.WaitForFunc(w.URL+" to answer", func(ctx context.Context) (bool, error) {
+		if w.UnlessFile != "" {
+			if _, err := os.Stat(c.nodePath(w.UnlessFile)); err == nil {
+				return true, nil
+			}
+		}
+		if time.Since(last) < waitURLInterval {
+			return false, nil
+		}
+		last = time.Now()
+		var token string
+		if w.BearerTokenFile != "" {
+			b, err := os.ReadFile(c.nodePath(w.BearerTokenFile))
+			if err != nil {
+				return false, nil // not written yet
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		hc := &rtres.HealthCheck{URL: w.URL, CAFile: w.CAFile, CertFile: w.CertFile, KeyFile: w.KeyFile}
+		return c.get(ctx, hc, token) == nil, nil
+	})
 }
 
 // Runner implements supervisor.Service: the machine environment first,
@@ -157,11 +190,12 @@ func (c checked) HealthCheck(ctx context.Context) error {
 		}
 		return conn.Close()
 	}
-	return c.probeURL(ctx, hc)
+	return c.get(ctx, hc, "")
 }
 
-// probeURL GETs the health URL; any 2xx answer is healthy.
-func (c *configured) probeURL(ctx context.Context, hc *rtres.HealthCheck) error {
+// get GETs the check's URL, with a bearer token when not empty; any 2xx
+// answer is healthy.
+func (c *configured) get(ctx context.Context, hc *rtres.HealthCheck, token string) error {
 	tlsConfig, err := c.tlsConfig(hc)
 	if err != nil {
 		return fmt.Errorf("health check: %w", err)
@@ -171,6 +205,9 @@ func (c *configured) probeURL(ctx context.Context, hc *rtres.HealthCheck) error 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, hc.URL, nil)
 	if err != nil {
 		return fmt.Errorf("health check: %w", err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

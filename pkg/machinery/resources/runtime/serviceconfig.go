@@ -26,6 +26,8 @@ type ServiceConfigSpec struct {
 	DependsOn []string `json:"dependsOn,omitempty"`
 	// WaitFiles are node paths that must exist before the service starts.
 	WaitFiles []string `json:"waitFiles,omitempty"`
+	// WaitURL, when set, must answer before the service starts.
+	WaitURL *WaitURL `json:"waitURL,omitempty"`
 	// HealthCheck, when set, decides the service's health.
 	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
 	// Restart is always (default), on-failure or never.
@@ -38,6 +40,23 @@ type ServiceConfigSpec struct {
 	MemoryMax int64 `json:"memoryMax,omitempty"`
 	// OOMScoreAdj is the program's OOM score adjustment (0: inherit).
 	OOMScoreAdj int `json:"oomScoreAdj,omitempty"`
+}
+
+// WaitURL holds a service back until a URL answers 2xx to a GET: a
+// program that would otherwise start, fail against a server not ready
+// for it and back off (the kubelet's certificate bootstrap) starts once
+// it can succeed.
+type WaitURL struct {
+	// URL, CAFile, CertFile and KeyFile are as in HealthCheck.
+	URL      string `json:"url"`
+	CAFile   string `json:"caFile,omitempty"`
+	CertFile string `json:"certFile,omitempty"`
+	KeyFile  string `json:"keyFile,omitempty"`
+	// BearerTokenFile holds a token sent as Authorization: Bearer (a
+	// node path).
+	BearerTokenFile string `json:"bearerTokenFile,omitempty"`
+	// UnlessFile skips the wait when this node path exists.
+	UnlessFile string `json:"unlessFile,omitempty"`
 }
 
 // HealthCheck probes a service. Exactly one of URL, TCP and Socket is set.
