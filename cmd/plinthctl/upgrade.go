@@ -46,9 +46,8 @@ func newUpgradeCmd(g *globalFlags) *cobra.Command {
 		Use:   "upgrade --image PATH|URL [--stage] [--force]",
 		Short: "Upgrade the nodes' operating system from a boot bundle",
 		Long: `Write a boot bundle (_out/boot-bundle.tar of make image: kernel, initramfs
-and a checksum manifest) to the inactive boot slot of every node of -n, one
-node after the other, and reboot each into it once. The new version becomes
-the default only when the node comes up healthy on it (apid running and,
+and a checksum manifest) to the inactive boot slot of every node of -n and
+reboot each into it once. The new version becomes the default only when the node comes up healthy on it (apid running and,
 when the node was Ready, its kubelet's Node Ready) within --health-timeout;
 otherwise the node reboots into the previous version by itself and records
 why (plinthctl get bootstatus). A node running from memory is installed to
@@ -57,8 +56,10 @@ machine.install.disk from the bundle instead.
 A local PATH is streamed through the API; a URL is downloaded by the node.
 --stage arms the new slot for the next reboot without rebooting. Upgrading a
 control plane whose reboot would cost etcd its quorum is refused unless
---force. With --wait (the default for one node) the progress is shown until
-the node is back and the health gate decided.`,
+--force. With --wait (the default for one node; give it for a rolling
+upgrade of several) the nodes go one at a time: each must be back and past
+its health gate before the next one goes down, and a failure stops the
+roll.`,
 		Example: `  plinthctl upgrade -n 10.5.0.2 --image _out/boot-bundle.tar
   plinthctl upgrade -n 10.5.0.2 --image http://10.5.0.1:8080/boot-bundle.tar --stage`,
 		Args: cobra.NoArgs,
@@ -99,7 +100,32 @@ func (f *upgradeFlags) run(cmd *cobra.Command, g *globalFlags) error {
 		return err
 	}
 	defer nc.close()
-	action := func(_ context.Context, _ *client.Client) ([]*common.Metadata, error) {
+	if f.Stage || !f.enabled(cmd, nc) {
+		return requestPower(cmd, nc, powerGoal{verb: "upgrade"}, f.action(cmd, nc, header))
+	}
+	// Rolling: one node at a time, each back and past its health gate
+	// before the next one goes down (a cluster never loses two nodes to
+	// an upgrade at once; a failed gate stops the roll).
+	goal := powerGoal{verb: "upgrade", back: true, stages: []resruntime.Stage{resruntime.StageRunning, resruntime.StageMaintenance}}
+	for _, node := range nc.targets() {
+		one := &nodeConn{c: nc.c}
+		if node != "" {
+			one.nodes = []string{node}
+		}
+		if err := waitPower(cmd, one, &f.powerWaitFlags, goal, f.action(cmd, one, header)); err != nil {
+			return err
+		}
+		if err := waitGate(cmd, one, f.Timeout, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// action sends the upgrade to every node of nc, one after the other, and
+// prints what each wrote.
+func (f *upgradeFlags) action(cmd *cobra.Command, nc *nodeConn, header *machine.UpgradeHeader) powerAction {
+	return func(_ context.Context, _ *client.Client) ([]*common.Metadata, error) {
 		var mds []*common.Metadata
 		for _, node := range nc.targets() {
 			res, err := f.send(cmd, nc, node, header)
@@ -120,14 +146,6 @@ func (f *upgradeFlags) run(cmd *cobra.Command, g *globalFlags) error {
 		}
 		return mds, nil
 	}
-	if f.Stage || !f.enabled(cmd, nc) {
-		return requestPower(cmd, nc, powerGoal{verb: "upgrade"}, action)
-	}
-	goal := powerGoal{verb: "upgrade", back: true, stages: []resruntime.Stage{resruntime.StageRunning, resruntime.StageMaintenance}}
-	if err := waitPower(cmd, nc, &f.powerWaitFlags, goal, action); err != nil {
-		return err
-	}
-	return waitGate(cmd, nc, f.Timeout, want)
 }
 
 // readBundleManifest reads the manifest of a local bundle, so a wrong
