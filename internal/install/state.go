@@ -19,21 +19,18 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/plinth-os/plinth/internal/install/bootloader"
 )
 
-// Slot names of the two boot slots.
+// Slot is a boot slot, A or B (the boot loader's names).
+type Slot = bootloader.Slot
+
+// The two boot slots.
 const (
-	SlotA = "A"
-	SlotB = "B"
+	SlotA = bootloader.SlotA
+	SlotB = bootloader.SlotB
 )
-
-// OtherSlot is the slot that is not s.
-func OtherSlot(s string) string {
-	if s == SlotA {
-		return SlotB
-	}
-	return SlotA
-}
 
 // Results of an upgrade or rollback.
 const (
@@ -60,9 +57,9 @@ type SlotInfo struct {
 // Trial is a new slot's health-gated first boot.
 type Trial struct {
 	// Slot is the slot tried; FromSlot and FromVersion what ran before.
-	Slot        string `json:"slot"`
+	Slot        Slot   `json:"slot"`
 	Version     string `json:"version"`
-	FromSlot    string `json:"fromSlot"`
+	FromSlot    Slot   `json:"fromSlot"`
 	FromVersion string `json:"fromVersion"`
 	// Requested is when the upgrade armed the trial; Timeout bounds the
 	// health gate once the trial boot reached machined.
@@ -83,7 +80,7 @@ type Trial struct {
 // Result is the outcome of the last upgrade or rollback.
 type Result struct {
 	Result      string    `json:"result"`
-	Slot        string    `json:"slot,omitempty"`
+	Slot        Slot      `json:"slot,omitempty"`
 	FromVersion string    `json:"fromVersion,omitempty"`
 	ToVersion   string    `json:"toVersion,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
@@ -95,9 +92,9 @@ type State struct {
 	// Disk is the installed disk, as named when it was installed.
 	Disk string `json:"disk,omitempty"`
 	// Slots are A and B.
-	Slots map[string]SlotInfo `json:"slots"`
+	Slots map[Slot]SlotInfo `json:"slots"`
 	// Committed is the default slot: the last one that passed its gate.
-	Committed string `json:"committed"`
+	Committed Slot `json:"committed"`
 	// Trial is the pending trial, if any.
 	Trial *Trial `json:"trial,omitempty"`
 	// Last is the last upgrade's or rollback's result.
@@ -111,7 +108,7 @@ type State struct {
 func NewState(disk, version string, now time.Time) State {
 	return State{
 		Disk:      disk,
-		Slots:     map[string]SlotInfo{SlotA: {Version: version, Complete: true, Written: now}, SlotB: {}},
+		Slots:     map[Slot]SlotInfo{SlotA: {Version: version, Complete: true, Written: now}, SlotB: {}},
 		Committed: SlotA,
 	}
 }
@@ -131,7 +128,7 @@ func DecodeState(values map[string]string) (State, bool, error) {
 		return State{}, true, fmt.Errorf("upgrade state in META: committed slot %q is neither A nor B", s.Committed)
 	}
 	if s.Slots == nil {
-		s.Slots = map[string]SlotInfo{}
+		s.Slots = map[Slot]SlotInfo{}
 	}
 	return s, true, nil
 }
@@ -147,7 +144,7 @@ func (s State) Encode(values map[string]string) error {
 }
 
 // Inactive is the slot an upgrade writes: the one not committed.
-func (s State) Inactive() string { return OtherSlot(s.Committed) }
+func (s State) Inactive() Slot { return s.Committed.Other() }
 
 // ErrTrialPending is returned when an upgrade is asked for while another
 // one waits for its health gate.
@@ -156,7 +153,7 @@ var ErrTrialPending = errors.New("an upgrade is already on trial")
 // BeginWrite marks slot as being written: incomplete until Written. The
 // committed slot cannot be written, and no trial may be pending unless
 // it is a staged one of this very slot (which the new write replaces).
-func (s *State) BeginWrite(slot string) error {
+func (s *State) BeginWrite(slot Slot) error {
 	if slot == s.Committed {
 		return fmt.Errorf("slot %s is the committed slot: an upgrade writes the other one", slot)
 	}
@@ -171,12 +168,12 @@ func (s *State) BeginWrite(slot string) error {
 }
 
 // Written marks slot complete with version.
-func (s *State) Written(slot, version string, now time.Time) {
+func (s *State) Written(slot Slot, version string, now time.Time) {
 	s.Slots[slot] = SlotInfo{Version: version, Complete: true, Written: now}
 }
 
 // StartTrial arms the health-gated first boot of slot.
-func (s *State) StartTrial(slot string, timeout time.Duration, now time.Time) error {
+func (s *State) StartTrial(slot Slot, timeout time.Duration, now time.Time) error {
 	info := s.Slots[slot]
 	if !info.Complete {
 		return fmt.Errorf("slot %s is incomplete: it cannot be booted", slot)
@@ -209,7 +206,7 @@ const (
 // what it is. A trial that ended in a boot of the old slot becomes a
 // rolled-back result, with the reason the trial's machined gave or, when
 // it gave none, what is known about how far it came.
-func (s *State) Boot(booted string, now time.Time) BootKind {
+func (s *State) Boot(booted Slot, now time.Time) BootKind {
 	t := s.Trial
 	if t != nil && booted == t.Slot {
 		t.Reached, t.Started = true, now
@@ -230,7 +227,7 @@ func (s *State) Boot(booted string, now time.Time) BootKind {
 	return s.kindOf(booted)
 }
 
-func (s *State) kindOf(booted string) BootKind {
+func (s *State) kindOf(booted Slot) BootKind {
 	if booted == s.Committed {
 		return BootCommitted
 	}
@@ -261,8 +258,8 @@ func (s *State) FailTrial(reason string) error {
 
 // Rollback makes the other slot the committed one. It must be complete.
 // A pending trial is dropped.
-func (s *State) Rollback(running string, now time.Time) (string, error) {
-	target := OtherSlot(s.Committed)
+func (s *State) Rollback(running Slot, now time.Time) (Slot, error) {
+	target := s.Committed.Other()
 	if running != "" && running != s.Committed {
 		// Running the trial or a hand-picked slot: back to the committed one.
 		target = s.Committed

@@ -12,7 +12,7 @@ var t0 = time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
 func installed() State { return NewState("/dev/vda", "v1", t0) }
 
 // upgradeTo writes and arms the inactive slot with version.
-func upgradeTo(t *testing.T, s *State, version string) string {
+func upgradeTo(t *testing.T, s *State, version string) Slot {
 	t.Helper()
 	slot := s.Inactive()
 	if err := s.BeginWrite(slot); err != nil {

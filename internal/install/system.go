@@ -57,7 +57,7 @@ func Open(log *slog.Logger) (*System, error) {
 	}
 	s := &System{Disk: m.Disk, Meta: m.Device, log: log}
 	for label, dst := range map[string]*string{disk.LabelEFI: &s.ESP, disk.LabelState: &s.State, disk.LabelEphemeral: &s.Ephemeral} {
-		p, err := disk.Find(label)
+		p, err := disk.FindOn(m.Disk, label)
 		if err != nil {
 			return nil, fmt.Errorf("disk %s has META but not %s: %w", m.Disk, label, err)
 		}
@@ -160,7 +160,7 @@ func withESP(dev string, fn func(bootloader.ESP) error) (err error) {
 // WriteSlot streams a boot bundle into slot on the mounted ESP: the files
 // go to a staging directory first and only a bundle whose every file
 // verified is moved into the slot. It returns the bundle's manifest.
-func WriteSlot(esp bootloader.ESP, slot string, src io.Reader, options string) (bundle.Manifest, error) {
+func WriteSlot(esp bootloader.ESP, slot Slot, src io.Reader, options string) (bundle.Manifest, error) {
 	staging := filepath.Join(esp.Root, stagingDir)
 	if err := os.RemoveAll(staging); err != nil {
 		return bundle.Manifest{}, fmt.Errorf("clear %s: %w", staging, err)
@@ -177,7 +177,7 @@ func WriteSlot(esp bootloader.ESP, slot string, src io.Reader, options string) (
 	}
 	// Verified: the staged files become the slot by a rename, no copy.
 	kernelRel, initrdRel := stagingDir+"/"+bundle.KernelName, stagingDir+"/"+bundle.InitrdName
-	if err := esp.AdoptSlot(bootloader.Slot(slot), m.Version, kernelRel, initrdRel, options); err != nil {
+	if err := esp.AdoptSlot(slot, m.Version, kernelRel, initrdRel, options); err != nil {
 		return m, fmt.Errorf("write slot %s: %w", slot, err)
 	}
 	return m, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -13,12 +14,12 @@ import (
 
 	"github.com/plinth-os/plinth/internal/app/machined/server"
 	"github.com/plinth-os/plinth/internal/install"
+	"github.com/plinth-os/plinth/internal/install/bootloader"
 	"github.com/plinth-os/plinth/internal/install/disk"
 	"github.com/plinth-os/plinth/internal/runtime"
 	"github.com/plinth-os/plinth/internal/sys/mount"
 	"github.com/plinth-os/plinth/pkg/machinery/constants"
 	rtres "github.com/plinth-os/plinth/pkg/machinery/resources/runtime"
-	"github.com/plinth-os/plinth/pkg/machinery/version"
 )
 
 // slotArg is the kernel argument of the boot entries naming their slot.
@@ -66,8 +67,12 @@ func (m *machined) mountDisks(ctx context.Context) error {
 			return fmt.Errorf("system disk: %w", err)
 		}
 	}
-	slot, _ := m.metal.cmdline.Get(slotArg)
-	slot = strings.ToUpper(slot)
+	var slot install.Slot // none on a live boot
+	if arg, ok := m.metal.cmdline.Get(slotArg); ok {
+		if slot, err = bootloader.ParseSlot(arg); err != nil {
+			m.logger.Warn("kernel argument ignored", "error", err)
+		}
+	}
 	var kind install.BootKind
 	st, err = sys.Update(func(s *install.State) error { kind = s.Boot(slot, time.Now()); return nil })
 	if err != nil {
@@ -159,7 +164,7 @@ func (m *machined) installIfAsked(ctx context.Context) error {
 }
 
 // installTo installs the bundle read from src to disk.
-func (m *machined) installTo(ctx context.Context, diskDev string, src interface{ Read([]byte) (int, error) }) (string, error) {
+func (m *machined) installTo(ctx context.Context, diskDev string, src io.Reader) (string, error) {
 	man, err := install.Install(ctx, src, install.Options{
 		Disk: diskDev, KernelOptions: m.kernelOptions(), StateFrom: m.path(constants.StateDir), Logger: m.opts.Logger,
 	})
@@ -198,14 +203,8 @@ func (m *machined) kernelOptions() string {
 	return strings.Join(keep, " ")
 }
 
-// bundleCloser is a bundle source.
-type bundleCloser interface {
-	Read([]byte) (int, error)
-	Close() error
-}
-
 // openBundle opens a boot bundle at an http(s) URL or a path on the node.
-func openBundle(ctx context.Context, src string) (bundleCloser, error) {
+func openBundle(ctx context.Context, src string) (io.ReadCloser, error) {
 	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
 		return os.Open(src)
 	}
@@ -234,7 +233,7 @@ func openBundle(ctx context.Context, src string) (bundleCloser, error) {
 }
 
 // publishBoot writes the BootStatus resource.
-func (m *machined) publishBoot(ctx context.Context, sys *install.System, st install.State, booted string) error {
+func (m *machined) publishBoot(ctx context.Context, sys *install.System, st install.State, booted install.Slot) error {
 	return runtime.ModifyTyped(ctx, m.state, rtres.NewBootStatus(), func(b *rtres.BootStatus) error {
 		spec := b.TypedSpec()
 		last := spec.LastUpgrade
@@ -243,26 +242,23 @@ func (m *machined) publishBoot(ctx context.Context, sys *install.System, st inst
 			spec.LastUpgrade = last
 			return nil
 		}
-		spec.Installed, spec.Disk, spec.BootedSlot, spec.DefaultSlot = true, sys.Disk, booted, st.Committed
-		for _, name := range []string{install.SlotA, install.SlotB} {
+		spec.Installed, spec.Disk, spec.BootedSlot, spec.DefaultSlot = true, sys.Disk, string(booted), string(st.Committed)
+		for _, name := range []install.Slot{install.SlotA, install.SlotB} {
 			info := st.Slots[name]
-			spec.Slots = append(spec.Slots, rtres.BootSlotStatus{Name: name, Version: info.Version, Complete: info.Complete})
+			spec.Slots = append(spec.Slots, rtres.BootSlotStatus{Name: string(name), Version: info.Version, Complete: info.Complete})
 		}
 		if t := st.Trial; t != nil {
-			spec.TrialSlot, spec.TrialVersion = t.Slot, t.Version
+			spec.TrialSlot, spec.TrialVersion = string(t.Slot), t.Version
 			if t.Reached {
 				spec.TrialDeadline = t.Started.Add(t.Timeout)
 			}
 		}
 		if l := st.Last; l != nil {
-			spec.LastUpgrade = &rtres.UpgradeResult{Result: l.Result, Slot: l.Slot, FromVersion: l.FromVersion, ToVersion: l.ToVersion, Reason: l.Reason, At: l.At}
+			spec.LastUpgrade = &rtres.UpgradeResult{Result: l.Result, Slot: string(l.Slot), FromVersion: l.FromVersion, ToVersion: l.ToVersion, Reason: l.Reason, At: l.At}
 		}
 		return nil
 	})
 }
-
-// runningVersion is this image's version.
-func runningVersion() string { return version.Tag }
 
 // markWipe records in META which partitions the next boot reformats
 // before mounting them (STATE always, EPHEMERAL when asked), so a reset

@@ -68,7 +68,7 @@ type machined struct {
 	maint       *maintenance.Server
 	machineID   string
 	sys         *install.System // the installed system disk; nil on a live boot
-	bootSlot    string          // the boot slot running (plinth.slot=)
+	bootSlot    install.Slot    // the boot slot running (plinth.slot=; none on a live boot)
 
 	upgrading sync.Mutex // held while an upgrade or rollback writes
 }

@@ -5,48 +5,28 @@ import (
 	"os"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/plinth-os/plinth/api/machine"
+	"github.com/plinth-os/plinth/internal/app/machined/server"
 	"github.com/plinth-os/plinth/internal/controllers/k8s"
-	"github.com/plinth-os/plinth/internal/supervisor"
 )
 
 // drainTimeout bounds the drain of a graceful reset.
 const drainTimeout = 2 * time.Minute
 
-// etcdRunning reports whether this node runs an etcd member.
-func (m *machined) etcdRunning() bool {
-	for _, s := range m.sup.List() {
-		if s.ID == "etcd" && s.State == supervisor.Running {
-			return true
-		}
-	}
-	return false
-}
-
 // checkGracefulReset refuses a graceful reset that would remove etcd's
 // only member (the cluster's data would go with it).
 func (m *machined) checkGracefulReset(ctx context.Context) error {
-	if !m.etcdRunning() {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	c, err := m.kubernetesAPI().Etcd(ctx)
-	if err != nil {
-		return status.Errorf(codes.Unavailable, "graceful reset: etcd: %v (use --graceful=false to reset without leaving etcd)", err)
-	}
-	defer c.Close()
-	list, err := c.MemberList(ctx)
-	if err != nil {
-		return status.Errorf(codes.Unavailable, "graceful reset: etcd member list: %v (use --graceful=false to reset without leaving etcd)", err)
-	}
-	if len(list.Members) <= 1 {
-		return status.Error(codes.FailedPrecondition, "graceful reset: this node holds etcd's only member, leaving would destroy the cluster's data (use --graceful=false to reset anyway)")
-	}
-	return nil
+	return m.withEtcdMembers(ctx, "graceful reset: etcd", "use --graceful=false to reset without leaving etcd",
+		func(_ context.Context, _ server.EtcdClient, list *clientv3.MemberListResponse) error {
+			if len(list.Members) <= 1 {
+				return status.Error(codes.FailedPrecondition, "graceful reset: this node holds etcd's only member, leaving would destroy the cluster's data (use --graceful=false to reset anyway)")
+			}
+			return nil
+		})
 }
 
 // drainNode cordons and drains this node when its kubelet has joined.

@@ -96,11 +96,11 @@ func (m *machined) Upgrade(ctx context.Context, opts server.UpgradeOptions, src 
 	if err != nil {
 		return server.UpgradeResult{}, err
 	}
-	if err := vars.SetOneShot(bootloader.EntryName(bootloader.Slot(slot))); err != nil {
+	if err := vars.SetOneShot(bootloader.EntryName(slot)); err != nil {
 		return server.UpgradeResult{}, fmt.Errorf("upgrade: arm the one-time boot of slot %s: %w", slot, err)
 	}
 	_ = m.publishBoot(ctx, sys, st, m.bootSlotName())
-	res := server.UpgradeResult{Version: man, FromVersion: version.Tag, Slot: slot, Rebooting: !opts.Stage}
+	res := server.UpgradeResult{Version: man, FromVersion: version.Tag, Slot: string(slot), Rebooting: !opts.Stage}
 	m.logger.Info("upgrade: slot written and armed for the next boot", "slot", slot, "version", man, "staged", opts.Stage, "health_timeout", timeout, "gate_node_ready", requireReady)
 	if !opts.Stage {
 		if err := m.rebootIntoSlot(ctx, sys, slot); err != nil {
@@ -114,21 +114,21 @@ func (m *machined) Upgrade(ctx context.Context, opts server.UpgradeOptions, src 
 // loads the slot's files (the one-shot EFI variable is cleared just before
 // the jump, so a new kernel that fails still ends on the default slot),
 // else through the firmware, which takes the one-shot entry.
-func (m *machined) rebootIntoSlot(ctx context.Context, sys *install.System, slot string) error {
+func (m *machined) rebootIntoSlot(ctx context.Context, sys *install.System, slot install.Slot) error {
 	kx, ok := m.power.(power.Kexecer)
 	if v, _ := m.metal.cmdline.Get(kexecArg); !ok || v == "0" || v == "off" {
 		return m.Reboot(ctx)
 	}
 	err := sys.WithESP(func(esp bootloader.ESP) error {
-		k, i := esp.SlotFiles(bootloader.Slot(slot))
-		return kexec.Load(k, i, m.kernelOptions()+" "+slotArg+"="+slot)
+		k, i := esp.SlotFiles(slot)
+		return kexec.Load(k, i, m.kernelOptions()+" "+slotArg+"="+string(slot))
 	})
 	if err != nil {
 		m.logger.Warn("kexec unavailable: rebooting through the firmware", "error", err)
 		return m.Reboot(ctx)
 	}
 	vars := bootloader.Vars{Dir: efivarsDir}
-	entry := bootloader.EntryName(bootloader.Slot(slot))
+	entry := bootloader.EntryName(slot)
 	seq := m.rebootSequence()
 	seq.Phases[len(seq.Phases)-1].Step = func(ctx context.Context) error {
 		if err := vars.ClearOneShot(); err != nil {
@@ -178,7 +178,7 @@ func (m *machined) Rollback(ctx context.Context) (server.RollbackResult, error) 
 		return server.RollbackResult{}, errUpgradeBusy
 	}
 	defer m.upgrading.Unlock()
-	var target string
+	var target install.Slot
 	st, err := sys.Update(func(s *install.State) error {
 		var err error
 		target, err = s.Rollback(m.bootSlotName(), time.Now())
@@ -187,7 +187,7 @@ func (m *machined) Rollback(ctx context.Context) (server.RollbackResult, error) 
 	if err != nil {
 		return server.RollbackResult{}, status.Error(codes.FailedPrecondition, "rollback: "+err.Error())
 	}
-	if err := sys.WithESP(func(esp bootloader.ESP) error { return esp.SetDefault(bootloader.Slot(target)) }); err != nil {
+	if err := sys.WithESP(func(esp bootloader.ESP) error { return esp.SetDefault(target) }); err != nil {
 		return server.RollbackResult{}, fmt.Errorf("rollback: %w", err)
 	}
 	_ = bootloader.Vars{Dir: efivarsDir}.ClearOneShot()
@@ -196,10 +196,10 @@ func (m *machined) Rollback(ctx context.Context) (server.RollbackResult, error) 
 	if err := m.Reboot(ctx); err != nil {
 		return server.RollbackResult{}, err
 	}
-	return server.RollbackResult{Slot: target, Version: st.Slots[target].Version}, nil
+	return server.RollbackResult{Slot: string(target), Version: st.Slots[target].Version}, nil
 }
 
-func (m *machined) bootSlotName() string {
+func (m *machined) bootSlotName() install.Slot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.bootSlot
@@ -230,7 +230,7 @@ func (m *machined) healthGate(tr install.Trial) {
 	if err == nil {
 		st, uerr := sys.Update(func(s *install.State) error { return s.Commit(time.Now()) })
 		if uerr == nil {
-			uerr = sys.WithESP(func(esp bootloader.ESP) error { return esp.SetDefault(bootloader.Slot(tr.Slot)) })
+			uerr = sys.WithESP(func(esp bootloader.ESP) error { return esp.SetDefault(tr.Slot) })
 		}
 		if uerr != nil {
 			m.logger.Error("health gate passed but the commit failed: the old slot stays the default", "error", uerr)

@@ -27,7 +27,7 @@
 // deletes the variable, so any failure of that boot comes back to the
 // committed slot. Only SetDefault makes the new slot the committed one:
 //
-//	committed A ──WriteSlot(B), SetOneShot(B)──▶ trial boot of B ──healthy──▶ SetDefault(B): committed B
+//	committed A ──AdoptSlot(B), SetOneShot(B)──▶ trial boot of B ──healthy──▶ SetDefault(B): committed B
 //	                                                        └──failure, reboot──▶ default: A again
 package bootloader
 

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -117,33 +116,6 @@ func (e ESP) Default() (Slot, error) {
 	return slot, nil
 }
 
-// WriteSlot writes the slot's kernel and initramfs from the readers, then
-// its loader entry naming version and the kernel command line options (to
-// which plinth.slot=<slot> is added). The slot's entry is removed first and
-// written last, so an interrupted or failed WriteSlot leaves the slot
-// without an entry, never with a mix of old and new files; the other slot
-// is not touched.
-func (e ESP) WriteSlot(slot Slot, version string, kernel, initrd io.Reader, options string) error {
-	if err := checkEntryFields(slot, version, options); err != nil {
-		return fmt.Errorf("write boot slot %s on %s: %w", slot, e.Root, err)
-	}
-	if err := e.removeFile(entryPath(slot)); err != nil {
-		return fmt.Errorf("write boot slot %s on %s: %w", slot, e.Root, err)
-	}
-	for _, f := range []struct {
-		rel string
-		r   io.Reader
-	}{{kernelPath(slot), kernel}, {initrdPath(slot), initrd}} {
-		if err := e.writeFile(f.rel, f.r); err != nil {
-			return fmt.Errorf("write boot slot %s on %s: %w", slot, e.Root, err)
-		}
-	}
-	if err := e.writeFile(entryPath(slot), strings.NewReader(entry(slot, version, options))); err != nil {
-		return fmt.Errorf("write boot slot %s on %s: %w", slot, e.Root, err)
-	}
-	return nil
-}
-
 // checkEntryFields refuses what cannot go on one line of an entry.
 func checkEntryFields(slot Slot, version, options string) error {
 	if err := slot.valid(); err != nil {
@@ -163,20 +135,6 @@ func entry(slot Slot, version, options string) string {
 	opts := strings.TrimSpace(options + " plinth.slot=" + string(slot))
 	return fmt.Sprintf("title Plinth %s (slot %s)\nversion %s\nlinux /%s\ninitrd /%s\noptions %s\n",
 		version, slot, version, kernelPath(slot), initrdPath(slot), opts)
-}
-
-// RemoveSlot removes the slot's entry, then its files. A slot that is
-// already gone, in whole or in part, is no error.
-func (e ESP) RemoveSlot(slot Slot) error {
-	if err := slot.valid(); err != nil {
-		return fmt.Errorf("remove boot slot on %s: %w", e.Root, err)
-	}
-	for _, rel := range []string{entryPath(slot), kernelPath(slot), initrdPath(slot), path.Join(SlotsDir, string(slot))} {
-		if err := e.removeFile(rel); err != nil {
-			return fmt.Errorf("remove boot slot %s on %s: %w", slot, e.Root, err)
-		}
-	}
-	return nil
 }
 
 // Entry reads the slot's loader entry and returns its version; ok is false
@@ -222,8 +180,10 @@ func confValue(b []byte, key string) (value string, ok bool) {
 
 // AdoptSlot makes files already written and verified on this ESP (rel
 // paths, e.g. a staging directory) the slot's kernel and initramfs by
-// renaming them, which costs no copy: the entry goes first, the files are
-// moved, the entry is written last, as WriteSlot does.
+// renaming them, which costs no copy. The slot's entry goes first and is
+// written last, so an interrupted or failed AdoptSlot leaves the slot
+// without an entry: never offered by the boot loader, and never pairing
+// an old entry with new files.
 func (e ESP) AdoptSlot(slot Slot, version, kernelRel, initrdRel, options string) error {
 	if err := checkEntryFields(slot, version, options); err != nil {
 		return fmt.Errorf("adopt boot slot %s on %s: %w", slot, e.Root, err)

@@ -2,7 +2,6 @@ package bootloader
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,9 +156,24 @@ func TestDefault(t *testing.T) {
 	}
 }
 
-func TestWriteSlot(t *testing.T) {
+// adopt stages a kernel and initramfs holding the given text on the ESP
+// and adopts them as slot's.
+func adopt(t *testing.T, e ESP, slot Slot, version, kernel, initrd, options string) error {
+	t.Helper()
+	if err := os.MkdirAll(e.abs("plinth/staging"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"vmlinuz": kernel, "initramfs": initrd} {
+		if err := os.WriteFile(e.abs("plinth/staging/"+name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e.AdoptSlot(slot, version, "plinth/staging/vmlinuz", "plinth/staging/initramfs", options)
+}
+
+func TestAdoptSlotEntries(t *testing.T) {
 	e := newESP(t)
-	if err := e.WriteSlot(SlotA, "v1.0.0", strings.NewReader("kernel A"), strings.NewReader("initrd A"), "console=ttyS0 quiet"); err != nil {
+	if err := adopt(t, e, SlotA, "v1.0.0", "kernel A", "initrd A", "console=ttyS0 quiet"); err != nil {
 		t.Fatal(err)
 	}
 	want := "title Plinth v1.0.0 (slot A)\n" +
@@ -171,7 +185,7 @@ func TestWriteSlot(t *testing.T) {
 		t.Errorf("entry:\n%s\nwant:\n%s", got, want)
 	}
 	if readESP(t, e, "plinth/A/vmlinuz") != "kernel A" || readESP(t, e, "plinth/A/initramfs") != "initrd A" {
-		t.Error("slot A's files do not hold what was written")
+		t.Error("slot A's files do not hold what was staged")
 	}
 	if v, ok, err := e.Entry(SlotA); err != nil || !ok || v != "v1.0.0" {
 		t.Errorf("Entry(A) = %q, %v, %v", v, ok, err)
@@ -180,66 +194,47 @@ func TestWriteSlot(t *testing.T) {
 		t.Errorf("Entry(B) without a slot B = %v, %v; want absent", ok, err)
 	}
 
-	// Slot B with no options, then rewritten with a newer version.
-	if err := e.WriteSlot(SlotB, "v1.1.0", strings.NewReader("kernel B"), strings.NewReader("initrd B"), ""); err != nil {
+	// Slot B with no options, then replaced by a newer version.
+	if err := adopt(t, e, SlotB, "v1.1.0", "kernel B", "initrd B", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := readESP(t, e, "loader/entries/plinth-b.conf"); !strings.HasSuffix(got, "\noptions plinth.slot=B\n") {
 		t.Errorf("entry without options:\n%s", got)
 	}
-	if err := e.WriteSlot(SlotB, "v1.2.0", strings.NewReader("kernel B2"), strings.NewReader("initrd B2"), "quiet"); err != nil {
+	if err := adopt(t, e, SlotB, "v1.2.0", "kernel B2", "initrd B2", "quiet"); err != nil {
 		t.Fatal(err)
 	}
 	if v, ok, _ := e.Entry(SlotB); !ok || v != "v1.2.0" || readESP(t, e, "plinth/B/vmlinuz") != "kernel B2" {
-		t.Errorf("rewritten slot B: version %q, kernel %q", v, readESP(t, e, "plinth/B/vmlinuz"))
+		t.Errorf("replaced slot B: version %q, kernel %q", v, readESP(t, e, "plinth/B/vmlinuz"))
 	}
 	noTemps(t, e)
 }
 
-// failingReader returns some bytes, then an error.
-type failingReader struct{ n int }
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if r.n > 0 {
-		n := min(r.n, len(p))
-		for i := range n {
-			p[i] = 'x'
+func TestAdoptSlotFailureLeavesNoEntry(t *testing.T) {
+	e := newESP(t)
+	for _, s := range []Slot{SlotA, SlotB} {
+		if err := adopt(t, e, s, "v1", "kernel "+string(s), "initrd "+string(s), ""); err != nil {
+			t.Fatal(err)
 		}
-		r.n -= n
-		return n, nil
 	}
-	return 0, errors.New("connection reset")
-}
-
-func TestWriteSlotFailure(t *testing.T) {
-	for name, readers := range map[string][2]io.Reader{
-		"kernel fails": {&failingReader{n: 100}, strings.NewReader("initrd new")},
-		"initrd fails": {strings.NewReader("kernel new"), &failingReader{n: 5000}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			e := newESP(t)
-			for _, s := range []Slot{SlotA, SlotB} {
-				if err := e.WriteSlot(s, "v1", strings.NewReader("kernel "+string(s)), strings.NewReader("initrd "+string(s)), ""); err != nil {
-					t.Fatal(err)
-				}
-			}
-			entryA := readESP(t, e, "loader/entries/plinth-a.conf")
-			err := e.WriteSlot(SlotB, "v2", readers[0], readers[1], "")
-			if err == nil || !strings.Contains(err.Error(), "connection reset") || !strings.Contains(err.Error(), "slot B") {
-				t.Fatalf("WriteSlot with a failing reader: error %v", err)
-			}
-			if _, ok, err := e.Entry(SlotB); ok || err != nil {
-				t.Errorf("slot B has an entry after a failed write (%v)", err)
-			}
-			if readESP(t, e, "loader/entries/plinth-a.conf") != entryA || readESP(t, e, "plinth/A/vmlinuz") != "kernel A" || readESP(t, e, "plinth/A/initramfs") != "initrd A" {
-				t.Error("a failed write of slot B changed slot A")
-			}
-			noTemps(t, e)
-		})
+	entryA := readESP(t, e, "loader/entries/plinth-a.conf")
+	// Only the kernel staged: the initramfs rename fails.
+	if err := os.WriteFile(e.abs("plinth/staging/vmlinuz"), []byte("kernel new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := e.AdoptSlot(SlotB, "v2", "plinth/staging/vmlinuz", "plinth/staging/initramfs", "")
+	if err == nil || !strings.Contains(err.Error(), "slot B") {
+		t.Fatalf("AdoptSlot without a staged initramfs: error %v", err)
+	}
+	if _, ok, err := e.Entry(SlotB); ok || err != nil {
+		t.Errorf("slot B has an entry after a failed adoption (%v)", err)
+	}
+	if readESP(t, e, "loader/entries/plinth-a.conf") != entryA || readESP(t, e, "plinth/A/vmlinuz") != "kernel A" || readESP(t, e, "plinth/A/initramfs") != "initrd A" {
+		t.Error("a failed adoption of slot B changed slot A")
 	}
 }
 
-func TestWriteSlotRefusesBadFields(t *testing.T) {
+func TestAdoptSlotRefusesBadFields(t *testing.T) {
 	e := newESP(t)
 	for _, c := range []struct {
 		slot             Slot
@@ -250,49 +245,16 @@ func TestWriteSlotRefusesBadFields(t *testing.T) {
 		{SlotA, "v1\ninitrd /evil", ""},
 		{SlotA, "v1", "quiet\nlinux /evil"},
 	} {
-		if err := e.WriteSlot(c.slot, c.version, strings.NewReader("k"), strings.NewReader("i"), c.options); err == nil {
-			t.Errorf("WriteSlot(%q, %q, options %q): no error", c.slot, c.version, c.options)
+		if err := adopt(t, e, c.slot, c.version, "k", "i", c.options); err == nil {
+			t.Errorf("AdoptSlot(%q, %q, options %q): no error", c.slot, c.version, c.options)
 		}
 	}
-	if exists(e, "loader") || exists(e, "plinth") {
-		t.Error("a refused WriteSlot wrote to the ESP")
+	if exists(e, "loader") || exists(e, "plinth/A") || exists(e, "plinth/C") {
+		t.Error("a refused AdoptSlot wrote a slot")
 	}
 	missing := ESP{Root: filepath.Join(t.TempDir(), "absent")}
-	if err := missing.WriteSlot(SlotA, "v1", strings.NewReader("k"), strings.NewReader("i"), ""); err == nil || !strings.Contains(err.Error(), "absent") {
-		t.Errorf("WriteSlot on a missing ESP: error %v, want one naming it", err)
-	}
-}
-
-func TestRemoveSlot(t *testing.T) {
-	e := newESP(t)
-	for _, s := range []Slot{SlotA, SlotB} {
-		if err := e.WriteSlot(s, "v1", strings.NewReader("k"), strings.NewReader("i"), ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A leftover temporary file from an interrupted write goes too.
-	os.WriteFile(e.abs("plinth/B/.vmlinuz.tmp"), []byte("partial"), 0o644)
-	if err := e.RemoveSlot(SlotB); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{"loader/entries/plinth-b.conf", "plinth/B"} {
-		if exists(e, p) {
-			t.Errorf("%s left after RemoveSlot", p)
-		}
-	}
-	if _, ok, _ := e.Entry(SlotA); !ok || !exists(e, "plinth/A/vmlinuz") {
-		t.Error("RemoveSlot(B) removed slot A")
-	}
-	if err := e.RemoveSlot(SlotB); err != nil {
-		t.Errorf("RemoveSlot of an absent slot: %v", err)
-	}
-	// Only an entry left (files gone): removed all the same.
-	os.RemoveAll(e.abs("plinth/A"))
-	if err := e.RemoveSlot(SlotA); err != nil || exists(e, "loader/entries/plinth-a.conf") {
-		t.Errorf("RemoveSlot of a partial slot: %v", err)
-	}
-	if err := e.RemoveSlot("x"); err == nil {
-		t.Error("RemoveSlot(x): no error")
+	if err := missing.AdoptSlot(SlotA, "v1", "k", "i", ""); err == nil || !strings.Contains(err.Error(), "absent") {
+		t.Errorf("AdoptSlot on a missing ESP: error %v, want one naming it", err)
 	}
 }
 
@@ -302,35 +264,5 @@ func TestEntryWithoutVersion(t *testing.T) {
 	os.WriteFile(e.abs("loader/entries/plinth-a.conf"), []byte("title x\nlinux /k\n"), 0o644)
 	if _, _, err := e.Entry(SlotA); err == nil || !strings.Contains(err.Error(), "no version") {
 		t.Errorf("Entry without version: error %v", err)
-	}
-}
-
-func TestAdoptSlot(t *testing.T) {
-	e := ESP{Root: t.TempDir()}
-	if err := os.MkdirAll(filepath.Join(e.Root, "plinth", "staging"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{"vmlinuz": "K", "initramfs": "I"} {
-		if err := os.WriteFile(filepath.Join(e.Root, "plinth", "staging", name), []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.AdoptSlot(SlotB, "v2", "plinth/staging/vmlinuz", "plinth/staging/initramfs", "console=ttyS0"); err != nil {
-		t.Fatal(err)
-	}
-	if v, ok, err := e.Entry(SlotB); err != nil || !ok || v != "v2" {
-		t.Fatalf("entry: %q %v %v", v, ok, err)
-	}
-	if b, err := os.ReadFile(filepath.Join(e.Root, "plinth", "B", "initramfs")); err != nil || string(b) != "I" {
-		t.Fatalf("initramfs: %q %v", b, err)
-	}
-	if _, err := os.Stat(filepath.Join(e.Root, "plinth", "staging", "vmlinuz")); !os.IsNotExist(err) {
-		t.Fatalf("staged kernel still there: %v", err)
-	}
-	if err := e.AdoptSlot(SlotA, "v3", "plinth/staging/vmlinuz", "plinth/staging/initramfs", ""); err == nil {
-		t.Fatal("adopting missing files must fail")
-	}
-	if _, ok, _ := e.Entry(SlotA); ok {
-		t.Fatal("a failed adoption must leave no entry")
 	}
 }

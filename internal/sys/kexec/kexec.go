@@ -30,11 +30,3 @@ func Load(kernel, initrd, cmdline string) error {
 	}
 	return nil
 }
-
-// Unload drops a loaded kernel.
-func Unload() error {
-	if err := unix.KexecFileLoad(-1, -1, "", unix.KEXEC_FILE_UNLOAD); err != nil {
-		return fmt.Errorf("kexec unload: %w", err)
-	}
-	return nil
-}
