@@ -25,9 +25,6 @@ const (
 	// VarOneShot names the entry to boot next, once; systemd-boot deletes
 	// it as it boots the entry.
 	VarOneShot = "LoaderEntryOneShot"
-	// VarSelected names the entry booted this time; systemd-boot sets it
-	// on every boot.
-	VarSelected = "LoaderEntrySelected"
 )
 
 // Attributes of the variables written: NON_VOLATILE | BOOTSERVICE_ACCESS |
@@ -100,12 +97,6 @@ func (v Vars) ClearOneShot() error {
 // OneShot returns the one-shot entry; ok is false when none is set.
 func (v Vars) OneShot() (entry string, ok bool, err error) {
 	return v.readString(VarOneShot)
-}
-
-// Selected returns the entry systemd-boot booted this time; ok is false
-// when the variable is absent (another boot loader, or none).
-func (v Vars) Selected() (entry string, ok bool, err error) {
-	return v.readString(VarSelected)
 }
 
 // readString reads a string variable.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -81,20 +80,6 @@ func TestVars(t *testing.T) {
 	}
 	if err := v.SetOneShot(""); err == nil {
 		t.Error("SetOneShot(\"\"): no error")
-	}
-
-	// LoaderEntrySelected, as systemd-boot leaves it.
-	if _, ok, err := v.Selected(); ok || err != nil {
-		t.Errorf("Selected before boot = %v, %v", ok, err)
-	}
-	sel := filepath.Join(v.Dir, "LoaderEntrySelected-"+LoaderVendorGUID)
-	os.WriteFile(sel, append([]byte{6, 0, 0, 0}, EncodeString("plinth-a.conf")[4:]...), 0o644)
-	if e, ok, err := v.Selected(); err != nil || !ok || e != "plinth-a.conf" {
-		t.Errorf("Selected = %q, %v, %v", e, ok, err)
-	}
-	os.WriteFile(sel, []byte{6, 0, 0, 0, 'x'}, 0o644)
-	if _, _, err := v.Selected(); err == nil || !strings.Contains(err.Error(), "LoaderEntrySelected") {
-		t.Errorf("Selected of a malformed variable: error %v, want one naming it", err)
 	}
 
 	missing := Vars{Dir: filepath.Join(v.Dir, "absent")}

@@ -228,16 +228,6 @@ func LoadSpec(dir string) (*Spec, error) {
 	return &s, nil
 }
 
-// node returns the named node's spec.
-func (s *Spec) node(name string) (NodeSpec, bool) {
-	for _, n := range s.Nodes {
-		if n.Name == name {
-			return n, true
-		}
-	}
-	return NodeSpec{}, false
-}
-
 // consoleLog is the file the node's serial console is copied to.
 func (s *Spec) consoleLog(node string) string { return filepath.Join(s.StateDir, node+".log") }
 

@@ -134,16 +134,3 @@ func (r *statusRecorder) node(name string, f func(n *NodeStatus, now time.Time))
 		f(n, r.now())
 	})
 }
-
-// snapshot returns a copy of the status.
-func (r *statusRecorder) snapshot() Status {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c := r.s
-	c.Nodes = map[string]*NodeStatus{}
-	for k, v := range r.s.Nodes {
-		n := *v
-		c.Nodes[k] = &n
-	}
-	return c
-}
