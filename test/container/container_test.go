@@ -74,11 +74,13 @@ func startSandbox(t *testing.T, plinth, root, logFile string) *sandbox {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
+	waitNewNetns(t, s.netnsPID)
 	// A /30 per test run, derived from our PID so parallel runs differ.
 	n := os.Getpid()%250 + 1
 	s.hostIf = fmt.Sprintf("plt%d", os.Getpid()%100000)
 	s.hostIP, s.nodeIP = fmt.Sprintf("10.213.%d.1", n), fmt.Sprintf("10.213.%d.2", n)
 	pid := fmt.Sprint(s.netnsPID)
+	_ = exec.Command("ip", "link", "del", s.hostIf).Run() // left by a killed earlier run with our PID
 	run(t, "ip", "link", "add", s.hostIf, "type", "veth", "peer", "name", "eth0", "netns", pid)
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", s.hostIf).Run() })
 	run(t, "ip", "addr", "add", s.hostIP+"/30", "dev", s.hostIf)
@@ -87,6 +89,28 @@ func startSandbox(t *testing.T, plinth, root, logFile string) *sandbox {
 	run(t, "nsenter", "-t", pid, "-n", "ip", "link", "set", "eth0", "up")
 	run(t, "nsenter", "-t", pid, "-n", "ip", "link", "set", "lo", "up")
 	return s
+}
+
+// waitNewNetns waits until unshare(1), started as pid, has left our network
+// namespace. Right after the fork it still shares ours, and a veth peer
+// created "in its netns" then would land next to the host's own eth0.
+func waitNewNetns(t *testing.T, pid int) {
+	t.Helper()
+	own, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+		if err == nil && ns != own {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("unshare (pid %d) never entered a new network namespace (last: %q, %v)", pid, ns, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func run(t *testing.T, name string, args ...string) string {
