@@ -45,6 +45,8 @@ type clusterCreateFlags struct {
 	// DiskMiB and Install are the QEMU nodes' disks (cluster_qemu.go).
 	DiskMiB int
 	Install bool
+	// KernelArgs are the QEMU nodes' extra kernel arguments.
+	KernelArgs []string
 }
 
 func newClusterCreateCmd(g *globalFlags) *cobra.Command {

@@ -56,6 +56,7 @@ func addQemuCreateFlags(fl *pflag.FlagSet, f *clusterCreateFlags) {
 	fl.IntVar(&f.DiskMiB, "disk-size", qemu.DefaultDiskMiB, "qemu: size of each node's disk in MiB (a sparse file in the state directory)")
 	fl.BoolVar(&f.Install, "install", true, "qemu: install each node to its disk from the image's "+qemu.BundleFile+
 		" at its first boot, then boot from the disk (UEFI, needs OVMF); false: every boot is live")
+	fl.StringArrayVar(&f.KernelArgs, "extra-kernel-args", nil, "qemu: an argument added to each node's kernel command line, kept in its boot entries when installed; repeatable")
 }
 
 // qemuDisks gives a QEMU provisioner the nodes' disks and, when they are
@@ -66,7 +67,13 @@ func addQemuCreateFlags(fl *pflag.FlagSet, f *clusterCreateFlags) {
 func (f *clusterCreateFlags) qemuDisks(p provision.Provisioner, subnet netip.Prefix, imageDir string, patches clusterPatches, warnOut io.Writer) (clusterPatches, error) {
 	q, ok := p.(*qemu.Provisioner)
 	if !ok {
+		if len(f.KernelArgs) > 0 {
+			return patches, fmt.Errorf("--extra-kernel-args: only QEMU nodes boot a kernel of their own (--provisioner %s)", qemu.Name)
+		}
 		return patches, nil
+	}
+	if err := q.SetKernelArgs(f.KernelArgs); err != nil {
+		return patches, err
 	}
 	if f.DiskMiB < qemu.MinDiskMiB {
 		return patches, fmt.Errorf("--disk-size %d: a node's disk needs at least %d MiB", f.DiskMiB, qemu.MinDiskMiB)

@@ -21,10 +21,11 @@ type step struct {
 
 // steps is the sequence init runs, in order. Each step prints its duration.
 //
-//	early ─▶ modules ─▶ rootfs ─▶ writable ─▶ move ─▶ cleanup ─▶ switch-root ─▶ exec machined
+//	early ─▶ memory ─▶ modules ─▶ rootfs ─▶ writable ─▶ move ─▶ cleanup ─▶ switch-root ─▶ exec machined
 func (b *boot) steps() []step {
 	return []step{
 		{"early", b.earlyMounts},
+		{"memory", b.tuneMemory},
 		{"modules", b.loadModules},
 		{"rootfs", b.mountRootfs},
 		{"writable", b.writable},

@@ -24,6 +24,7 @@ type fake struct {
 	failOn  string
 	modList string
 	panic   string
+	cmdline string
 }
 
 func (f *fake) record(s string) error {
@@ -43,6 +44,7 @@ func (f *fake) system() system {
 	return system{
 		uptime:   func() time.Duration { return 3*time.Second + f.clock },
 		mount:    func(p mount.Point) error { return f.record(fmt.Sprintf("mount %s %s %s", p.FSType, p.Target, p.Data)) },
+		unmount:  func(target string) error { return f.record("unmount " + target) },
 		move:     func(src, dst string) error { return f.record("move " + src + " " + dst) },
 		mkdirAll: func(p string) error { return f.record("mkdir " + p) },
 		attachLoop: func(p string) (string, io.Closer, error) {
@@ -67,6 +69,8 @@ func (f *fake) system() system {
 				return []byte(f.modList), nil
 			case panicSysctl:
 				return []byte(f.panic + "\n"), nil
+			case "/proc/cmdline":
+				return []byte(f.cmdline + "\n"), nil
 			}
 			return nil, os.ErrNotExist
 		},
@@ -101,6 +105,8 @@ func TestRunSequence(t *testing.T) {
 		"mount devpts /dev/pts gid=5,mode=0620,ptmxmode=0666", "mount tmpfs /dev/shm mode=1777",
 		"mount tmpfs /run mode=0755", "mount tmpfs /tmp mode=1777", "mount cgroup2 /sys/fs/cgroup nsdelegate",
 		"write /proc/sys/kernel/panic 10",
+		"write /sys/kernel/mm/transparent_hugepage/enabled madvise",
+		"mount debugfs /sys/kernel/debug ", "write /sys/kernel/debug/fault_around_bytes 4096", "unmount /sys/kernel/debug",
 		"load virtio_ring", "load virtio", "load squashfs", "load efivarfs",
 		"attach /rootfs.sqsh", "mount squashfs /newroot ", "close loop",
 		"mount tmpfs /newroot/system mode=0755", "mount tmpfs /newroot/var mode=0755",
@@ -137,7 +143,7 @@ func TestRunStopsAtFailure(t *testing.T) {
 		if strings.HasPrefix(c, "switch") || strings.HasPrefix(c, "exec") {
 			t.Fatalf("went on after the failure: %q", f.calls)
 		}
-		if strings.HasPrefix(c, "write") {
+		if strings.HasPrefix(c, "write "+panicSysctl) {
 			t.Errorf("changed kernel.panic the command line set (panic=-1): %s", c)
 		}
 	}
@@ -186,4 +192,51 @@ func TestTimeline(t *testing.T) {
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+func TestMemoryTuning(t *testing.T) {
+	steps := func(f *fake) ([]string, string) {
+		var out []string
+		_ = run(f.system(), func(s string) { out = append(out, s) })
+		var mem []string
+		for _, c := range f.calls {
+			if strings.Contains(c, "/sys/kernel/") && !strings.Contains(c, panicSysctl) {
+				mem = append(mem, c)
+			}
+		}
+		return mem, strings.Join(out, "\n")
+	}
+	t.Run("opt-out", func(t *testing.T) {
+		mem, console := steps(&fake{modList: modList, panic: "0", cmdline: "console=ttyS0 plinth.memtune=0"})
+		if len(mem) != 0 {
+			t.Fatalf("plinth.memtune=0 still changed: %q", mem)
+		}
+		if !strings.Contains(console, "kernel defaults (plinth.memtune=0)") {
+			t.Fatalf("console:\n%s", console)
+		}
+	})
+	t.Run("no debugfs", func(t *testing.T) {
+		mem, console := steps(&fake{modList: modList, panic: "0", failOn: "mount debugfs"})
+		want := []string{"write /sys/kernel/mm/transparent_hugepage/enabled madvise", "mount debugfs /sys/kernel/debug "}
+		if strings.Join(mem, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("calls %q, want %q (no write, no unmount of what was not mounted)", mem, want)
+		}
+		for _, w := range []string{"warning: mount debugfs for fault_around_bytes: injected failure", "memory", "transparent huge pages on madvise"} {
+			if !strings.Contains(console, w) {
+				t.Errorf("console lacks %q:\n%s", w, console)
+			}
+		}
+		if !strings.Contains(console, "exec /usr/bin/machined") {
+			t.Errorf("a memory setting stopped the boot:\n%s", console)
+		}
+	})
+	t.Run("write refused", func(t *testing.T) {
+		mem, console := steps(&fake{modList: modList, panic: "0", failOn: "write /sys/kernel/debug"})
+		if mem[len(mem)-1] != "unmount /sys/kernel/debug" {
+			t.Fatalf("debugfs left mounted after a failed write: %q", mem)
+		}
+		if !strings.Contains(console, "warning: write /sys/kernel/debug/fault_around_bytes: injected failure") {
+			t.Fatalf("console:\n%s", console)
+		}
+	})
 }

@@ -19,6 +19,7 @@ func linuxSystem() system {
 	return system{
 		uptime:   uptime,
 		mount:    func(p mount.Point) error { return p.Mount() },
+		unmount:  func(target string) error { return unix.Unmount(target, unix.MNT_DETACH) },
 		move:     mount.Move,
 		mkdirAll: func(p string) error { return os.MkdirAll(p, 0o755) },
 		attachLoop: func(path string) (string, io.Closer, error) {

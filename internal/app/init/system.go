@@ -15,6 +15,8 @@ type system struct {
 	uptime func() time.Duration
 	// mount mounts p, creating its mount point.
 	mount func(p mount.Point) error
+	// unmount detaches the mount at target.
+	unmount func(target string) error
 	// move moves the mount at src to dst.
 	move func(src, dst string) error
 	// mkdirAll creates a directory and its parents.

@@ -20,11 +20,12 @@ func ConfigURL(server netip.AddrPort, node string) string {
 	return "http://" + server.String() + ConfigPath(node)
 }
 
-// KernelCmdline is the live kernel's command line: the serial console and
-// where its machine config is. Without panic= init sets kernel.panic=10,
-// so a node whose machined dies reboots (and the launcher starts it again).
-func KernelCmdline(configURL string) string {
-	return "console=ttyS0 plinth.config=" + configURL
+// KernelCmdline is the live kernel's command line: the serial console,
+// where its machine config is, then the cluster's extra arguments. Without
+// panic= init sets kernel.panic=10, so a node whose machined dies reboots
+// (and the launcher starts it again).
+func KernelCmdline(configURL string, extra ...string) string {
+	return strings.Join(append([]string{"console=ttyS0", "plinth.config=" + configURL}, extra...), " ")
 }
 
 // QemuArgs returns the arguments of the QEMU that boots node n in mode,
@@ -71,7 +72,7 @@ func (s *Spec) QemuArgs(n NodeSpec, mode BootMode, configURL string) []string {
 	if s.Firmware != "" {
 		args = append(args, "-bios", s.Firmware)
 	}
-	return append(args, "-kernel", s.Kernel, "-initrd", s.Initrd, "-append", KernelCmdline(configURL))
+	return append(args, "-kernel", s.Kernel, "-initrd", s.Initrd, "-append", KernelCmdline(configURL, s.KernelArgs...))
 }
 
 // probeArgs returns the arguments of the boot that probes an accelerator:

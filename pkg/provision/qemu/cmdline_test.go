@@ -108,3 +108,29 @@ func clusterOf(s *Spec) *provision.Cluster {
 	}
 	return c
 }
+
+func TestKernelArgs(t *testing.T) {
+	if got := KernelCmdline("http://g/c.yaml", "plinth.memtune=0", "quiet"); got != "console=ttyS0 plinth.config=http://g/c.yaml plinth.memtune=0 quiet" {
+		t.Fatalf("KernelCmdline: %q", got)
+	}
+	if err := CheckKernelArgs([]string{"plinth.memtune=0", "quiet", "plinth.kexec=0"}); err != nil {
+		t.Fatalf("good arguments refused: %v", err)
+	}
+	for arg, want := range map[string]string{
+		"":                    "an empty argument",
+		"a b":                 "without spaces",
+		"a\nb":                "control characters",
+		"plinth.config=http:": "plinth.config is set by the provisioner",
+		"plinth.slot=B":       "plinth.slot is set by the provisioner",
+		"console=tty0":        "console is set by the provisioner",
+	} {
+		err := CheckKernelArgs([]string{"quiet", arg})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want an error with %q", arg, err, want)
+		}
+	}
+	p := New(Options{})
+	if err := p.SetKernelArgs([]string{"x y"}); err == nil || p.opts.KernelArgs != nil {
+		t.Fatalf("SetKernelArgs kept a bad argument: %v %q", err, p.opts.KernelArgs)
+	}
+}

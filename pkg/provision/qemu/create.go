@@ -70,7 +70,7 @@ func (p *Provisioner) Create(ctx context.Context, req provision.ClusterRequest, 
 	spec := &Spec{
 		Cluster: req.Name, StateDir: dir, Network: req.Network.Masked(), Gateway: gatewayOf(req.Network),
 		Net: names, Binary: p.opts.Binary, Accel: accel, Firmware: img.firmware, Kernel: img.kernel, Initrd: img.initrd,
-		OVMFCode: img.ovmfCode, ServerPort: ServerPort, Bundle: img.bundle, Nodes: nodes,
+		OVMFCode: img.ovmfCode, ServerPort: ServerPort, Bundle: img.bundle, KernelArgs: p.opts.KernelArgs, Nodes: nodes,
 	}
 	if err := spec.Save(); err != nil {
 		return nil, err

@@ -41,8 +41,12 @@ package qemu
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/plinth-os/plinth/pkg/provision"
 )
@@ -117,6 +121,10 @@ type Options struct {
 	OVMFCode, OVMFVars string
 	// Disks sizes the nodes' disks and says whether they are installed.
 	Disks Disks
+	// KernelArgs are added to the live kernel's command line (`cluster
+	// create --extra-kernel-args`); an installed node keeps them in its
+	// boot entries.
+	KernelArgs []string
 }
 
 // Disks says what disks Create gives the nodes (`cluster create
@@ -165,6 +173,37 @@ func (p *Provisioner) Name() string { return Name }
 
 // SetDisks sets the disks of the clusters Create makes from now on.
 func (p *Provisioner) SetDisks(d Disks) { p.opts.Disks = d }
+
+// SetKernelArgs sets the extra kernel arguments of the clusters Create
+// makes from now on, after checking them with CheckKernelArgs.
+func (p *Provisioner) SetKernelArgs(args []string) error {
+	if err := CheckKernelArgs(args); err != nil {
+		return err
+	}
+	p.opts.KernelArgs = args
+	return nil
+}
+
+// reservedArgs are the kernel arguments the provisioner itself sets.
+var reservedArgs = []string{"plinth.config", "plinth.slot", "console"}
+
+// CheckKernelArgs refuses a kernel argument that is empty, holds white
+// space or a control character, or is one the provisioner sets itself.
+func CheckKernelArgs(args []string) error {
+	for _, a := range args {
+		if a == "" {
+			return errors.New("--extra-kernel-args: an empty argument")
+		}
+		if i := strings.IndexFunc(a, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+			return fmt.Errorf("--extra-kernel-args %q: one argument a flag, without spaces or control characters (repeat the flag for several)", a)
+		}
+		key, _, _ := strings.Cut(a, "=")
+		if slices.Contains(reservedArgs, key) {
+			return fmt.Errorf("--extra-kernel-args %q: %s is set by the provisioner", a, key)
+		}
+	}
+	return nil
+}
 
 // pause waits d or until ctx ends.
 func pause(ctx context.Context, d time.Duration) error {

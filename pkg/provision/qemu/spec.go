@@ -60,6 +60,8 @@ type Spec struct {
 	// Bundle is the boot bundle served at BundlePath, from which nodes
 	// install to their disks; empty when they are not installed.
 	Bundle string `json:"bundle,omitempty"`
+	// KernelArgs are added to the live kernel's command line.
+	KernelArgs []string `json:"kernelArgs,omitempty"`
 	// Nodes in the order of the request (control planes first).
 	Nodes []NodeSpec `json:"nodes"`
 }
