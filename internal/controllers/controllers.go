@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/plinth-os/plinth/internal/runtime"
 	"github.com/plinth-os/plinth/internal/sys/cmdline"
 	"github.com/plinth-os/plinth/internal/sys/dhcp"
+	"github.com/plinth-os/plinth/internal/sys/kmod"
 	"github.com/plinth-os/plinth/internal/sys/ntp"
 	"github.com/plinth-os/plinth/pkg/machinery/config/validation"
 	"github.com/plinth-os/plinth/pkg/machinery/resource"
@@ -88,6 +90,13 @@ type Deps struct {
 	NTPQuery ctime.QueryFunc
 	// Clock corrects the system clock (metal only).
 	Clock ntp.Clock
+	// LoadModule inserts a kernel module file (metal: kmod.Load). Set, the
+	// image's Kubernetes modules and machine.kernel.modules are loaded
+	// from the rootfs for KernelRelease, and containerd waits for them;
+	// nil (container mode, tests) loads none.
+	LoadModule kernel.ModuleLoader
+	// KernelRelease is the running kernel's release (uname -r).
+	KernelRelease string
 }
 
 // All returns every controller, ready to Register, wired to d.
@@ -125,6 +134,13 @@ func All(d Deps) []runtime.Controller {
 		&secrets.APICertsController{Root: d.Root, Now: d.Now, DialTrustd: d.DialTrustd},
 		&ctime.SyncController{Mode: d.Mode, Query: d.NTPQuery, Clock: d.Clock, KernelServers: addrStrings(ip.NTP)},
 		&kernel.SysctlController{Root: d.Root, Mode: d.Mode, KeepDefaults: d.KernelSysctls},
+	}
+	if d.LoadModule != nil {
+		sysModule := filepath.Join(d.Root, "sys", "module")
+		all = append(all, &kernel.ModulesController{
+			Root: d.Root, Release: d.KernelRelease, Load: d.LoadModule,
+			Loaded: func(name string) bool { return kmod.IsLoaded(sysModule, name) },
+		})
 	}
 
 	all = append(all, controlPlane(d)...)
@@ -169,7 +185,7 @@ func controlPlane(d Deps) []runtime.Controller {
 // pods' egress masquerade.
 func kubernetesNode(d Deps) []runtime.Controller {
 	return []runtime.Controller{
-		&k8s.ContainerdController{Root: d.Root, Mode: d.Mode},
+		&k8s.ContainerdController{Root: d.Root, Mode: d.Mode, WaitModules: d.LoadModule != nil},
 		&k8s.ImagesController{Root: d.Root},
 		&k8s.KubeletController{Root: d.Root, Mode: d.Mode},
 		&k8s.NodeLabelsController{Root: d.Root},

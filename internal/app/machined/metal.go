@@ -15,10 +15,12 @@ import (
 	"github.com/plinth-os/plinth/internal/sys/cmdline"
 	"github.com/plinth-os/plinth/internal/sys/dhcp"
 	"github.com/plinth-os/plinth/internal/sys/fetch"
+	"github.com/plinth-os/plinth/internal/sys/kmod"
 	"github.com/plinth-os/plinth/internal/sys/netlink"
 	"github.com/plinth-os/plinth/internal/sys/ntp"
 	"github.com/plinth-os/plinth/pkg/machinery/config/validation"
 	"github.com/plinth-os/plinth/pkg/machinery/constants"
+	"golang.org/x/sys/unix"
 )
 
 // configFetchTimeout is how long the boot waits for plinth.config=URL
@@ -81,10 +83,21 @@ func (s *metalSystem) fillDeps(d *controllers.Deps) {
 		return ntp.Query(ctx, server, ntp.DefaultTimeout)
 	}
 	d.Clock = ntp.SystemClock{}
+	d.LoadModule = func(path, params string) error { _, err := kmod.Load(path, params); return err }
+	d.KernelRelease = kernelRelease()
 	if s.netlink != nil {
 		d.Netlink = s.netlink
 		d.OpenDHCP = func(link string) (dhcp.Client, error) { return dhcp.Open(link, dhcp.Options{}) }
 	}
+}
+
+// kernelRelease is uname -r ("" when uname fails).
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
 }
 
 // prepareCgroups mounts cgroup2 (unless init did) and enables the

@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/plinth-os/plinth/internal/controllers/internal/read"
+	"github.com/plinth-os/plinth/internal/controllers/kernel"
 	"github.com/plinth-os/plinth/internal/runtime"
 	"github.com/plinth-os/plinth/pkg/machinery/config/validation"
 	"github.com/plinth-os/plinth/pkg/machinery/resource"
@@ -39,6 +40,9 @@ type ContainerdController struct {
 	// Mode is metal or container; container mode restricts the OOM score
 	// adjustments CRI asks for (the node cannot lower them).
 	Mode validation.Mode
+	// WaitModules makes containerd wait for the kernel modules machined
+	// loads on metal (kernel.ModulesReadyFile).
+	WaitModules bool
 }
 
 // Name implements runtime.Controller.
@@ -110,6 +114,9 @@ func (c *ContainerdController) reconcile(ctx context.Context, r runtime.Controll
 	}
 	if !container {
 		spec.OOMScoreAdj = containerdOOMScoreAdj
+	}
+	if c.WaitModules {
+		spec.WaitFiles = []string{kernel.ModulesReadyFile}
 	}
 	err = tr.Modify(ctx, rtres.NewServiceConfig(ContainerdServiceID), func(res resource.Resource) error {
 		*res.(*rtres.ServiceConfig).TypedSpec() = spec

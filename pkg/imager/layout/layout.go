@@ -47,6 +47,17 @@ const (
 	// OverlayDir holds the upper and work directories of overlays on the
 	// read-only root (in the /system tmpfs): OverlayDir/etc/{upper,work}.
 	OverlayDir = "/system/overlay"
+	// RootfsModulesDir holds, below a directory per kernel release, the
+	// kernel modules machined loads after boot (not init): the files of
+	// inputs.yaml's kernel.rootfsModules and their dependencies, at their
+	// paths in the kernel package (kernel/net/...), with a modules.dep
+	// that lists only them and the package's modules.builtin.
+	RootfsModulesDir = "/usr/lib/modules"
+	// KubernetesModules names the file, in RootfsModulesDir/<release>,
+	// listing the modules machined loads before containerd when a metal
+	// node runs Kubernetes: one module name a line, in the order of
+	// kernel.rootfsModules ('#' comments and blank lines ignored).
+	KubernetesModules = "kubernetes.modules"
 )
 
 // ParseLoadList reads a module load list: one absolute path a line, blank
