@@ -50,7 +50,7 @@ var documents = []*Field{
 			}},
 			{Name: "sysctls", Path: "machine.sysctls", Type: "map of string to string", Doc: "Sysctls are kernel parameters set at boot, on top of Plinth's hardened defaults.", Example: `{net.ipv4.ip_forward: "1"}`},
 			{Name: "kernel", Path: "machine.kernel", Type: "object", Doc: "Kernel configures kernel modules.", Fields: []*Field{
-				{Name: "modules", Path: "machine.kernel.modules", Type: "list of KernelModule", Doc: "Modules are loaded at boot, with their dependencies.", Fields: []*Field{
+				{Name: "modules", Path: "machine.kernel.modules", Type: "list of KernelModule", Doc: "Modules are loaded at boot, each after its dependencies, from the modules the image ships for its kernel (metal only; a module the image lacks is reported, not loaded: plinthctl get kernelmodules).", Fields: []*Field{
 					{Name: "name", Path: "machine.kernel.modules[].name", Type: "string", Doc: "Name of the module.", Example: "br_netfilter"},
 					{Name: "parameters", Path: "machine.kernel.modules[].parameters", Type: "list of string", Doc: "Parameters passed to the module, as key=value."},
 				}},

@@ -168,7 +168,9 @@ type Time struct {
 
 // Kernel configures the kernel.
 type Kernel struct {
-	// Modules are loaded at boot, with their dependencies.
+	// Modules are loaded at boot, each after its dependencies, from the
+	// modules the image ships for its kernel (metal only; a module the
+	// image lacks is reported, not loaded: plinthctl get kernelmodules).
 	Modules []KernelModule `yaml:"modules,omitempty" json:"modules,omitempty"`
 }
 
