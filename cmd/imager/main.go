@@ -1,7 +1,8 @@
 // Command imager builds Plinth's boot artifacts into _out: vmlinuz,
 // vmlinux, initramfs, rootfs.sqsh, rootfs-manifest.txt and boot-bundle.tar,
 // from the pinned inputs in image/ and the binaries of `make build`. Steps whose
-// inputs did not change are skipped. See docs/image.md.
+// inputs did not change are skipped. It prints the artifacts' sizes and the
+// kernel modules of the initramfs and of the rootfs. See docs/image.md.
 package main
 
 import (
@@ -85,14 +86,25 @@ func printSizes(res *imager.Result, cfg imager.Config) {
 		}
 		fmt.Printf("%-20s %10d bytes %8.1f MiB  %s\n", a.Path, a.Size, float64(a.Size)/(1<<20), state)
 	}
-	names := make([]string, len(res.Modules))
-	for i, m := range res.Modules {
-		names[i] = strings.TrimSuffix(filepath.Base(m), ".ko")
-	}
 	fmt.Printf("boot bundle         %s (kernel %s, %s)\n", res.Bundle.Version, res.Bundle.KernelRelease, res.Bundle.Arch)
 	fmt.Printf("rootfs compression  %s\n", cfg.Compression)
-	fmt.Printf("modules (load order) %s\n", strings.Join(names, " "))
+	fmt.Printf("modules (load order) %s\n", moduleNames(res.Modules))
 	if len(res.BuiltinModules) > 0 {
 		fmt.Printf("built into the kernel %s\n", strings.Join(res.BuiltinModules, " "))
 	}
+	if len(res.RootfsModules) > 0 {
+		fmt.Printf("rootfs modules (machined, load order) %s\n", moduleNames(res.RootfsModules))
+	}
+	if len(res.RootfsBuiltinModules) > 0 {
+		fmt.Printf("rootfs modules built into the kernel %s\n", strings.Join(res.RootfsBuiltinModules, " "))
+	}
+}
+
+// moduleNames turns module file paths into their names, space-separated.
+func moduleNames(paths []string) string {
+	names := make([]string, len(paths))
+	for i, m := range paths {
+		names[i] = strings.TrimSuffix(filepath.Base(m), ".ko")
+	}
+	return strings.Join(names, " ")
 }

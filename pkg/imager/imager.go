@@ -5,6 +5,7 @@
 //	                      ├─▶ vmlinux            (payload of vmlinuz, decompressed)
 //	                      └─▶ modules + order    (depmod -b, modules.dep)
 //	image/rootfs.allow + _out/plinth ─▶ rootfs.sqsh, rootfs-manifest.txt
+//	  + kernel.rootfsModules (closure, modules.dep) ─▶ /usr/lib/modules/<release>
 //	init (_out/plinth), modules, rootfs.sqsh ─▶ initramfs (uncompressed newc cpio)
 //	vmlinuz, initramfs, version ─▶ boot-bundle.tar (pkg/machinery/bundle: what
 //	                                machined installs into a boot slot)
@@ -106,6 +107,11 @@ type Result struct {
 	Modules []string
 	// BuiltinModules were requested but are part of the kernel.
 	BuiltinModules []string
+	// RootfsModules are the module files in the rootfs for machined
+	// (kernel.rootfsModules and their dependencies), in load order.
+	RootfsModules []string
+	// RootfsBuiltinModules are kernel.rootfsModules built into the kernel.
+	RootfsBuiltinModules []string
 }
 
 type builder struct {
@@ -138,14 +144,18 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 	if err := b.kernelImages(ctx, tree); err != nil {
 		return nil, err
 	}
-	if err := b.rootfs(ctx); err != nil {
+	rootfsPlan, err := b.rootfs(ctx)
+	if err != nil {
 		return nil, err
 	}
 	plan, err := b.initramfs(tree)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Modules: plan.Paths, BuiltinModules: plan.Builtin}
+	res := &Result{
+		Modules: plan.Paths, BuiltinModules: plan.Builtin,
+		RootfsModules: rootfsPlan.Paths, RootfsBuiltinModules: rootfsPlan.Builtin,
+	}
 	if res.Bundle, err = b.bootBundle(); err != nil {
 		return nil, err
 	}

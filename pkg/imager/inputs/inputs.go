@@ -1,6 +1,7 @@
 // Package inputs reads image/inputs.yaml: the pinned, checksummed Debian
 // packages an image is built from (the kernel and any other package whose
-// files the rootfs allowlist takes), and the kernel modules init loads.
+// files the rootfs allowlist takes), the kernel modules init loads, and the
+// ones the rootfs ships for machined.
 package inputs
 
 import (
@@ -35,6 +36,10 @@ type Kernel struct {
 	// Modules are the module names init loads; their dependencies are
 	// added from modules.dep.
 	Modules []string `yaml:"modules"`
+	// RootfsModules are the module names machined loads from the rootfs
+	// before Kubernetes starts on a metal node; machine.kernel.modules may
+	// name any of them. Their dependencies are added from modules.dep.
+	RootfsModules []string `yaml:"rootfsModules"`
 }
 
 // Package is one pinned Debian package file.
@@ -100,6 +105,11 @@ func (in *Inputs) Validate() error {
 	for i, m := range in.Kernel.Modules {
 		if !moduleRE.MatchString(m) {
 			errs = append(errs, fmt.Errorf("kernel.modules[%d]: %q is not a module name", i, m))
+		}
+	}
+	for i, m := range in.Kernel.RootfsModules {
+		if !moduleRE.MatchString(m) {
+			errs = append(errs, fmt.Errorf("kernel.rootfsModules[%d]: %q is not a module name", i, m))
 		}
 	}
 	seen := map[string]bool{in.Kernel.Package.Name: true}

@@ -140,3 +140,37 @@ func (ix *Index) Resolve(names []string) (Plan, error) {
 	}
 	return plan, nil
 }
+
+// WriteDep writes a modules.dep for a subset of the index's modules, such
+// as a Plan's Paths: one line per path, sorted, with its dependencies as
+// in the original file. Every dependency must be in paths, so the result
+// parses with ParseDep and resolves the same way.
+func (ix *Index) WriteDep(w io.Writer, paths []string) error {
+	in := map[string]bool{}
+	for _, p := range paths {
+		if _, ok := ix.deps[p]; !ok {
+			return fmt.Errorf("write modules.dep: %s is not in modules.dep", p)
+		}
+		in[p] = true
+	}
+	sorted := make([]string, 0, len(in))
+	for p := range in {
+		sorted = append(sorted, p)
+	}
+	sort.Strings(sorted)
+	var b strings.Builder
+	for _, p := range sorted {
+		b.WriteString(p + ":")
+		for _, d := range ix.deps[p] {
+			if !in[d] {
+				return fmt.Errorf("write modules.dep: %s depends on %s, which is not in the subset", p, d)
+			}
+			b.WriteString(" " + d)
+		}
+		b.WriteByte('\n')
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write modules.dep: %w", err)
+	}
+	return nil
+}

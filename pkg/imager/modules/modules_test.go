@@ -101,3 +101,39 @@ func TestName(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteDep(t *testing.T) {
+	ix := index(t)
+	plan, err := ix.Resolve([]string{"virtio_net", "squashfs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := ix.WriteDep(&b, plan.Paths); err != nil {
+		t.Fatal(err)
+	}
+	want := `kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko
+kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/virtio/virtio_ring.ko:
+kernel/fs/squashfs/squashfs.ko:
+kernel/net/core/failover.ko:
+`
+	if b.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	sub, err := ParseDep(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := sub.Resolve([]string{"virtio_net", "squashfs"})
+	if err != nil || !reflect.DeepEqual(again.Paths, plan.Paths) {
+		t.Errorf("subset resolves to %q (%v), want %q", again.Paths, err, plan.Paths)
+	}
+	if err := ix.WriteDep(&b, []string{"kernel/drivers/virtio/virtio.ko"}); err == nil || !strings.Contains(err.Error(), "virtio_ring.ko") {
+		t.Errorf("missing dependency: got %v", err)
+	}
+	if err := ix.WriteDep(&b, []string{"kernel/nope.ko"}); err == nil || !strings.Contains(err.Error(), "kernel/nope.ko") {
+		t.Errorf("unknown path: got %v", err)
+	}
+}

@@ -193,3 +193,40 @@ func TestRepositoryAllowlist(t *testing.T) {
 		t.Errorf("executables %q lack /usr/bin/plinth", got)
 	}
 }
+
+func TestAdd(t *testing.T) {
+	l, err := Parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(l.Entries)
+	for name, c := range map[string]struct {
+		e    Entry
+		want string
+	}{
+		"duplicate": {Entry{Type: TypeDir, Path: "/usr/bin", Mode: 0o755}, "generated entry: /usr/bin already listed on line 4"},
+		"no parent": {Entry{Type: TypeFile, Path: "/usr/lib/x", Mode: 0o644, Source: "empty"}, "generated entry: parent /usr/lib of /usr/lib/x is not listed as a dir"},
+		"unclean":   {Entry{Type: TypeDir, Path: "/usr/../x", Mode: 0o755}, "clean absolute"},
+		"no source": {Entry{Type: TypeFile, Path: "/usr/x", Mode: 0o644}, "without a source"},
+		"setuid":    {Entry{Type: TypeFile, Path: "/usr/x", Mode: 0o755 | fs.ModeSetuid, Source: "empty"}, "not allowed"},
+		"shell":     {Entry{Type: TypeLink, Path: "/usr/bin/sh", Target: "plinth"}, "shells"},
+	} {
+		if err := l.Add(c.e); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", name, err, c.want)
+		}
+		if len(l.Entries) != before {
+			t.Fatalf("%s: a rejected Add changed the allowlist", name)
+		}
+	}
+	err = l.Add(Entry{Type: TypeFile, Path: "/usr/lib/x", Mode: 0o644, Source: "empty"}, Entry{Type: TypeDir, Path: "/usr/lib", Mode: 0o755})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range l.Entries {
+		paths = append(paths, e.Path)
+	}
+	if !slices.IsSorted(paths) || !slices.Contains(paths, "/usr/lib/x") {
+		t.Errorf("after Add: %q", paths)
+	}
+}

@@ -67,7 +67,7 @@ func Stage(l *Allowlist, src Sources, dir string) error {
 	defer root.Close()
 	for _, e := range l.Entries {
 		if err := stageEntry(root, src, e); err != nil {
-			return fmt.Errorf("stage line %d (%s): %w", e.Line, e.Path, err)
+			return fmt.Errorf("stage %s (%s): %w", e.where(), e.Path, err)
 		}
 	}
 	return nil
