@@ -33,9 +33,10 @@ var upgradeCluster struct {
 	next     int
 }
 
-// TestMain destroys the benchmark's cluster after the run.
+// TestMain destroys the benchmarks' clusters after the run.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	destroyMemoryCluster()
 	if u := &upgradeCluster; u.name != "" {
 		if out, err := u.c.run("cluster", "destroy", "--name", u.name); err != nil {
 			fmt.Fprintf(os.Stderr, "destroy benchmark cluster %s: %v\n%s", u.name, err, out)
