@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,9 @@ var memoryCluster struct {
 // BenchmarkNodeMemory does for Docker. Here the node runs its own kernel,
 // with init's memory settings (transparent huge pages on madvise, no
 // fault-around): the figure of the worker's-own target on a real node.
-// Every -count run reads the same cluster again.
+// Every -count run reads the same cluster again. PLINTH_BENCH_KERNEL_ARGS
+// (space-separated) adds kernel arguments, e.g. plinth.memtune=0 to
+// compare with the kernel's defaults.
 func BenchmarkNodeMemoryQEMU(b *testing.B) {
 	m := &memoryCluster
 	image := clusterPrereqs(b)
@@ -87,9 +90,14 @@ func createMemoryCluster(b *testing.B, image string) error {
 	m.name = fmt.Sprintf("mb-%d", os.Getpid()%100000)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	cmd := m.c.command(ctx, "cluster", "create", "--provisioner", "qemu", "--name", m.name,
+	args := []string{"cluster", "create", "--provisioner", "qemu", "--name", m.name,
 		"--controlplanes", "1", "--workers", "1", "--cpus", "1", "--memory", "2048", "--install=false",
-		"--skip-kubernetes=false", "--image", image, "--subnet", freeSubnet(b).String(), "--wait-timeout", "20m")
+		"--skip-kubernetes=false", "--image", image, "--subnet", freeSubnet(b).String(), "--wait-timeout", "20m"}
+	// PLINTH_BENCH_KERNEL_ARGS compares settings, e.g. plinth.memtune=0.
+	for _, a := range strings.Fields(os.Getenv("PLINTH_BENCH_KERNEL_ARGS")) {
+		args = append(args, "--extra-kernel-args", a)
+	}
+	cmd := m.c.command(ctx, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
