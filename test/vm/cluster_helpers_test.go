@@ -82,7 +82,8 @@ func newClusterCtl(t *testing.T) clusterCtl {
 
 func (c clusterCtl) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, c.bin, args...)
-	cmd.Env = append(os.Environ(), "PLINTH_CLUSTERS="+c.clusters, "PLINTHCONFIG="+c.config)
+	cmd.Env = append(os.Environ(), "PLINTH_CLUSTERS="+c.clusters, "PLINTHCONFIG="+c.config,
+		"KUBECONFIG="+filepath.Join(filepath.Dir(c.config), "kubeconfig"))
 	return cmd
 }
 

@@ -3,7 +3,8 @@
 //
 //  1. mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /run, /tmp
 //     and the cgroup2 hierarchy;
-//  2. loads the kernel modules of /lib/modules/load.list in order;
+//  2. sets the kernel's memory behaviour (memory.go; plinth.memtune=0
+//     keeps the defaults) and loads the kernel modules of /lib/modules/load.list in order;
 //  3. attaches /rootfs.sqsh to a read-only loop device and mounts it as
 //     squashfs on /newroot;
 //  4. makes the writable places: /system and /var as tmpfs, /etc as an
