@@ -136,6 +136,29 @@ func TestDockerCluster(t *testing.T) {
 		c.eventually(t, "renamed-worker", "-n", worker, "get", "hostname")
 	})
 
+	t.Run("reset --graceful cordons and drains the worker", func(t *testing.T) {
+		k := kubectlOrSkip(t, c)
+		const node = "renamed-worker"
+		onNode := func() string {
+			return k.must(t, "get", "pods", "-A", "--field-selector", "spec.nodeName="+node,
+				"-o", `jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}`)
+		}
+		before := onNode()
+		out := c.must(t, "-n", worker, "reset", "--graceful", "--reboot")
+		if !strings.Contains(out, "maintenance") {
+			t.Errorf("reset --graceful --reboot: %s", out)
+		}
+		if got := k.must(t, "get", "node", node, "-o", "jsonpath={.spec.unschedulable}"); got != "true" {
+			t.Errorf("node %s not cordoned after a graceful reset (unschedulable %q)", node, got)
+		}
+		for line := range strings.SplitSeq(strings.TrimSpace(onNode()), "\n") {
+			if line != "" && !strings.HasPrefix(line, "DaemonSet/") && !strings.HasPrefix(line, "Node/") {
+				t.Errorf("pod left on the drained node: %s (before the reset:\n%s)", line, before)
+			}
+		}
+		t.Logf("pods on %s before the reset:\n%s", node, before)
+	})
+
 	t.Run("show", func(t *testing.T) {
 		out := c.must(t, "cluster", "show", "--name", name)
 		if n := strings.Count(out, "running"); n != 2 {
