@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/plinth-os/plinth/api/machine"
 	"github.com/plinth-os/plinth/internal/app/machined/events"
@@ -23,6 +25,7 @@ import (
 	"github.com/plinth-os/plinth/pkg/machinery/config/validation"
 	"github.com/plinth-os/plinth/pkg/machinery/constants"
 	"github.com/plinth-os/plinth/pkg/machinery/secrets"
+	"golang.org/x/sys/unix"
 )
 
 // newMetal returns a metal-mode machined under a temporary root, with the
@@ -130,7 +133,7 @@ func TestWipeState(t *testing.T) {
 	for i, p := range seq.Phases {
 		names[i] = p.Name
 	}
-	if got := strings.Join(names, " "); got != "status stop-services remove-config mark-wipe wipe-state power" {
+	if got := strings.Join(names, " "); got != "status stop-services stop-leftovers remove-config mark-wipe wipe-state power" {
 		t.Fatalf("metal reset phases %q", got)
 	}
 	seq = m.resetSequence(server.ResetOptions{Reboot: true, Graceful: true, WipeEphemeral: true})
@@ -138,7 +141,7 @@ func TestWipeState(t *testing.T) {
 	for _, p := range seq.Phases {
 		names = append(names, p.Name)
 	}
-	if got := strings.Join(names, " "); got != "status drain leave-etcd stop-services remove-config mark-wipe wipe-ephemeral wipe-state power" {
+	if got := strings.Join(names, " "); got != "status drain leave-etcd stop-services stop-leftovers remove-config mark-wipe wipe-ephemeral wipe-state power" {
 		t.Fatalf("graceful metal reset phases %q", got)
 	}
 }
@@ -156,5 +159,37 @@ func TestConsoleLines(t *testing.T) {
 		if got := consoleLine(tt.ev); got != tt.want {
 			t.Errorf("consoleLine = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestStopAllSignalsThenWaits(t *testing.T) {
+	proc := t.TempDir()
+	// A fake /proc with PID 1, kthreadd's child and one user process.
+	for pid, stat := range map[string]string{
+		"1":   "1 (machined) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 8 0 1 0 0",
+		"77":  "77 (kworker/0:1) I 2 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0",
+		"300": "300 (containerd-shim) S 1 300 300 0 -1 0 0 0 0 0 0 0 0 0 20 0 9 0 1 0 0",
+	} {
+		if err := os.MkdirAll(filepath.Join(proc, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, pid, "stat"), []byte(stat+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sent []string
+	kill := func(pid int, sig unix.Signal) error {
+		sent = append(sent, fmt.Sprintf("%d %s", pid, unix.SignalName(sig)))
+		return os.RemoveAll(filepath.Join(proc, "300")) // the shim exits on SIGTERM
+	}
+	n, err := stopAll(context.Background(), proc, time.Second, kill, slog.New(slog.DiscardHandler))
+	if err != nil || n != 1 {
+		t.Fatalf("stopAll: %d, %v", n, err)
+	}
+	if strings.Join(sent, ",") != "-1 SIGTERM" {
+		t.Fatalf("signals %q: want one SIGTERM to every process, no SIGKILL once they are gone", sent)
+	}
+	if n, _ := stopAll(context.Background(), proc, time.Second, kill, slog.New(slog.DiscardHandler)); n != 0 || len(sent) != 1 {
+		t.Fatalf("nothing left: %d processes, signals %q", n, sent)
 	}
 }

@@ -138,6 +138,9 @@ func (m *machined) removeConfig(ctx context.Context) error {
 
 // wipeEphemeral empties <Root>/var, keeping the directory itself.
 func (m *machined) wipeEphemeral(context.Context) error {
+	if err := m.unmountUnderVar(); err != nil {
+		return fmt.Errorf("wipe /var: %w", err)
+	}
 	dir := m.path(constants.VarDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {

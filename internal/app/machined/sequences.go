@@ -52,6 +52,7 @@ func (m *machined) resetSequence(opts server.ResetOptions) sequencer.Sequence {
 	}
 	phases = append(phases, []sequencer.Phase{
 		{Name: "stop-services", Step: m.stopServices},
+		{Name: "stop-leftovers", Step: m.stopLeftovers},
 		{Name: "remove-config", Step: m.removeConfig},
 		{Name: "mark-wipe", Step: m.markWipe(opts)},
 	}...)

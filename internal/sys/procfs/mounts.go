@@ -3,8 +3,10 @@ package procfs
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/plinth-os/plinth/api/machine"
@@ -105,3 +107,38 @@ func unescapeOctal(s string) string {
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// MountPointsUnder lists the mount points strictly below dir in
+// procRoot/self/mountinfo, deepest first (the order to unmount them in).
+func MountPointsUnder(procRoot, dir string) ([]string, error) {
+	f, err := os.Open(filepath.Join(procRoot, "self", "mountinfo"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return mountPointsUnder(f, dir)
+}
+
+func mountPointsUnder(r io.Reader, dir string) ([]string, error) {
+	prefix := strings.TrimSuffix(filepath.Clean(dir), "/") + "/"
+	var out []string
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		mi, err := parseMountinfoLine(sc.Text())
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(mi.mountPoint, prefix) && !seen[mi.mountPoint] {
+			seen[mi.mountPoint] = true
+			out = append(out, mi.mountPoint)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	// Deepest first: a longer path below the same parent is never its
+	// ancestor, so reverse lexical order puts children before parents.
+	sort.Sort(sort.Reverse(sort.StringSlice(out)))
+	return out, nil
+}

@@ -166,3 +166,30 @@ func TestStatfsLive(t *testing.T) {
 		t.Error("statfs of a missing path: want an error")
 	}
 }
+
+func TestMountPointsUnder(t *testing.T) {
+	info := `22 1 0:21 / / rw - overlay overlay rw
+30 22 0:30 / /var rw - ext4 /dev/vda4 rw
+31 30 0:31 / /var/lib/kubelet/pods/p1/volumes/kubernetes.io~projected/kube-api-access-x rw - tmpfs tmpfs rw
+32 30 0:32 / /var/lib/containerd/io.containerd.runtime.v2.task/k8s.io/c1/rootfs rw - overlay overlay rw
+33 32 0:33 / /var/lib/containerd/io.containerd.runtime.v2.task/k8s.io/c1/rootfs/proc rw - proc proc rw
+34 22 0:34 / /variable rw - tmpfs tmpfs rw
+35 30 0:35 / /var/with\040space rw - tmpfs tmpfs rw
+`
+	got, err := mountPointsUnder(strings.NewReader(info), "/var/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"/var/with space",
+		"/var/lib/kubelet/pods/p1/volumes/kubernetes.io~projected/kube-api-access-x",
+		"/var/lib/containerd/io.containerd.runtime.v2.task/k8s.io/c1/rootfs/proc",
+		"/var/lib/containerd/io.containerd.runtime.v2.task/k8s.io/c1/rootfs",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s (not /var itself, not /variable; children first)", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := mountPointsUnder(strings.NewReader("garbage\n"), "/var"); err == nil {
+		t.Fatal("a malformed line was accepted")
+	}
+}
