@@ -114,6 +114,37 @@ func TestDockerCluster(t *testing.T) {
 		t.Logf("worker rebooted and Ready again in %s", time.Since(start).Round(100*time.Millisecond))
 	})
 
+	t.Run("reset --graceful cordons and drains the worker, which joins again", func(t *testing.T) {
+		k := kubectlOrSkip(t, c)
+		node := tc.worker.Name
+		onNode := func() string {
+			return k.must(t, "get", "pods", "-A", "--field-selector", "spec.nodeName="+node,
+				"-o", `jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}`)
+		}
+		before := onNode()
+		start := time.Now()
+		out := c.must(t, "-n", worker, "reset", "--graceful", "--reboot")
+		if !strings.Contains(out, "maintenance") {
+			t.Errorf("reset --graceful --reboot: %s", out)
+		}
+		t.Logf("graceful reset of the worker back in maintenance mode in %s; its pods before:\n%s", time.Since(start).Round(100*time.Millisecond), before)
+		if got := k.must(t, "get", "node", node, "-o", "jsonpath={.spec.unschedulable}"); got != "true" {
+			t.Errorf("node %s not cordoned after a graceful reset (unschedulable %q)", node, got)
+		}
+		for line := range strings.SplitSeq(strings.TrimSpace(onNode()), "\n") {
+			if line != "" && !strings.HasPrefix(line, "DaemonSet/") && !strings.HasPrefix(line, "Node/") {
+				t.Errorf("pod left on the drained node: %s", line)
+			}
+		}
+		// The wiped worker takes its config again and rejoins.
+		cfg := filepath.Join(tc.stateDir, tc.worker.Name+".yaml")
+		applied := time.Now()
+		c.eventually(t, "applied", "-e", tc.worker.APIEndpoint, "-n", worker, "apply-config", "--insecure", "-f", cfg)
+		c.eventually(t, "Maintenance:  false", "-n", worker, "version")
+		k.must(t, "uncordon", node)
+		testWorkerJoined(t, k, tc, applied)
+	})
+
 	// Renaming the worker makes kubelet register a new node: after the
 	// Kubernetes checks.
 
@@ -134,29 +165,6 @@ func TestDockerCluster(t *testing.T) {
 		}
 		c.eventually(t, "Maintenance:  false", "-n", worker, "version")
 		c.eventually(t, "renamed-worker", "-n", worker, "get", "hostname")
-	})
-
-	t.Run("reset --graceful cordons and drains the worker", func(t *testing.T) {
-		k := kubectlOrSkip(t, c)
-		const node = "renamed-worker"
-		onNode := func() string {
-			return k.must(t, "get", "pods", "-A", "--field-selector", "spec.nodeName="+node,
-				"-o", `jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}`)
-		}
-		before := onNode()
-		out := c.must(t, "-n", worker, "reset", "--graceful", "--reboot")
-		if !strings.Contains(out, "maintenance") {
-			t.Errorf("reset --graceful --reboot: %s", out)
-		}
-		if got := k.must(t, "get", "node", node, "-o", "jsonpath={.spec.unschedulable}"); got != "true" {
-			t.Errorf("node %s not cordoned after a graceful reset (unschedulable %q)", node, got)
-		}
-		for line := range strings.SplitSeq(strings.TrimSpace(onNode()), "\n") {
-			if line != "" && !strings.HasPrefix(line, "DaemonSet/") && !strings.HasPrefix(line, "Node/") {
-				t.Errorf("pod left on the drained node: %s (before the reset:\n%s)", line, before)
-			}
-		}
-		t.Logf("pods on %s before the reset:\n%s", node, before)
 	})
 
 	t.Run("show", func(t *testing.T) {

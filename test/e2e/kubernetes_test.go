@@ -342,3 +342,24 @@ func readySince(lines, ip string, since time.Time) bool {
 	}
 	return false
 }
+
+// testWorkerJoined waits until the worker's node reports Ready with a
+// heartbeat after since: after a reset it joined again (its hello pods
+// are not checked: the reset wiped the image it had imported).
+func testWorkerJoined(t *testing.T, k kubectl, tc *testCluster, since time.Time) {
+	t.Helper()
+	worker := tc.worker.IP.String()
+	since = since.Truncate(time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		o, err := k.run("", "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.addresses[?(@.type=="InternalIP")].address} `+
+			`{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}{"\n"}{end}`)
+		if err == nil && readySince(o, worker, since) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s never reported Ready again after %s:\n%s", worker, since.Format(time.RFC3339), o)
+		}
+		time.Sleep(time.Second)
+	}
+}

@@ -3,9 +3,16 @@ package machined
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -191,5 +198,39 @@ func TestStopAllSignalsThenWaits(t *testing.T) {
 	}
 	if n, _ := stopAll(context.Background(), proc, time.Second, kill, slog.New(slog.DiscardHandler)); n != 0 || len(sent) != 1 {
 		t.Fatalf("nothing left: %d processes, signals %q", n, sent)
+	}
+}
+
+func TestKubeletNodeName(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(cn string) string {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn, Organization: []string{"system:nodes"}},
+			NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kb, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "kubelet-client-current.pem")
+		data := append(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if got := kubeletNodeName(write("system:node:worker-1")); got != "worker-1" {
+		t.Fatalf("registered name %q", got)
+	}
+	if got := kubeletNodeName(write("admin")); got != "" {
+		t.Fatalf("a non-node certificate gave %q", got)
+	}
+	if got := kubeletNodeName(filepath.Join(t.TempDir(), "none.pem")); got != "" {
+		t.Fatalf("no certificate gave %q", got)
 	}
 }

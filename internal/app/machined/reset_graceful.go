@@ -2,7 +2,10 @@ package machined
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -38,6 +41,11 @@ func (m *machined) drainNode(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The drain acts with the kubelet's credentials, which name the node
+	// it registered as; after a hostname change that is the old name.
+	if registered := kubeletNodeName(m.path(k8s.KubeletCurrentCertPath)); registered != "" {
+		name = registered
+	}
 	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
 	defer cancel()
 	if err := k8s.Drain(ctx, m.opts.Root, name, m.opts.Logger); err != nil {
@@ -55,4 +63,32 @@ func (m *machined) leaveEtcd(ctx context.Context) error {
 		m.logger.Error("graceful reset: leaving etcd failed, resetting anyway", "error", err)
 	}
 	return nil
+}
+
+// kubeletNodeName is the node name in the kubelet's client certificate
+// (CN system:node:NAME), or "" when there is none.
+func kubeletNodeName(certPath string) string {
+	data, err := os.ReadFile(certPath)
+	if err != nil {
+		return ""
+	}
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return ""
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return ""
+		}
+		name, ok := strings.CutPrefix(cert.Subject.CommonName, "system:node:")
+		if !ok {
+			return ""
+		}
+		return name
+	}
 }
