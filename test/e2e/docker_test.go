@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	clientconfig "github.com/plinth-os/plinth/pkg/machinery/client/config"
 	"github.com/plinth-os/plinth/pkg/provision"
+	"github.com/plinth-os/plinth/pkg/provision/docker/engine"
 )
 
 // testCluster is a created cluster and how to reach it.
@@ -119,7 +121,7 @@ func TestDockerCluster(t *testing.T) {
 		node := tc.worker.Name
 		onNode := func() string {
 			return k.must(t, "get", "pods", "-A", "--field-selector", "spec.nodeName="+node,
-				"-o", `jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}`)
+				"-o", `jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name} {.status.phase}{"\n"}{end}`)
 		}
 		before := onNode()
 		start := time.Now()
@@ -132,8 +134,12 @@ func TestDockerCluster(t *testing.T) {
 			t.Errorf("node %s not cordoned after a graceful reset (unschedulable %q)", node, got)
 		}
 		for line := range strings.SplitSeq(strings.TrimSpace(onNode()), "\n") {
-			if line != "" && !strings.HasPrefix(line, "DaemonSet/") && !strings.HasPrefix(line, "Node/") {
+			// A drain leaves DaemonSet and static (Node-owned) pods and
+			// pods that have ended, as kubectl drain does.
+			ended := strings.HasSuffix(line, " Succeeded") || strings.HasSuffix(line, " Failed")
+			if line != "" && !ended && !strings.HasPrefix(line, "DaemonSet/") && !strings.HasPrefix(line, "Node/") {
 				t.Errorf("pod left on the drained node: %s", line)
+				logDrain(t, docker, node)
 			}
 		}
 		// The wiped worker takes its config again and rejoins.
@@ -253,4 +259,19 @@ func medianOf(v []float64) float64 {
 		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	return med
+}
+
+// logDrain logs what the node's console said about its drain, for a
+// failed drain check.
+func logDrain(t *testing.T, docker *engine.Client, container string) {
+	out, err := docker.ContainerLogs(context.Background(), container, 2000)
+	if err != nil {
+		t.Logf("console of %s: %v", container, err)
+		return
+	}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if strings.Contains(line, "drain") || strings.Contains(line, "evict") || strings.Contains(line, "cordon") {
+			t.Logf("%s: %s", container, line)
+		}
+	}
 }
