@@ -4,7 +4,9 @@ package vm
 
 import (
 	"context"
+	"os"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +75,15 @@ func median(v []float64) float64 {
 		return v[len(v)/2]
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// benchKernelArgs are the cluster create flags that add the kernel
+// arguments of PLINTH_BENCH_KERNEL_ARGS (space-separated) to the QEMU
+// benchmarks' nodes, to compare settings (e.g. plinth.memtune=0).
+func benchKernelArgs() []string {
+	var args []string
+	for _, a := range strings.Fields(os.Getenv("PLINTH_BENCH_KERNEL_ARGS")) {
+		args = append(args, "--extra-kernel-args", a)
+	}
+	return args
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,10 +92,7 @@ func createMemoryCluster(b *testing.B, image string) error {
 	args := []string{"cluster", "create", "--provisioner", "qemu", "--name", m.name,
 		"--controlplanes", "1", "--workers", "1", "--cpus", "1", "--memory", "2048", "--install=false",
 		"--skip-kubernetes=false", "--image", image, "--subnet", freeSubnet(b).String(), "--wait-timeout", "20m"}
-	// PLINTH_BENCH_KERNEL_ARGS compares settings, e.g. plinth.memtune=0.
-	for _, a := range strings.Fields(os.Getenv("PLINTH_BENCH_KERNEL_ARGS")) {
-		args = append(args, "--extra-kernel-args", a)
-	}
+	args = append(args, benchKernelArgs()...)
 	cmd := m.c.command(ctx, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

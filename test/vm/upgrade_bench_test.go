@@ -114,9 +114,11 @@ func createUpgradeCluster(b *testing.B, image string) error {
 	}
 	u.c = clusterCtl{bin: plinthctlBinaryIn(b, dir), clusters: filepath.Join(dir, "clusters"), config: filepath.Join(dir, "plinthconfig")}
 	u.name = fmt.Sprintf("ub-%d", os.Getpid()%100000)
-	out, err := u.c.run("cluster", "create", "--provisioner", "qemu", "--name", u.name,
+	args := append([]string{"cluster", "create", "--provisioner", "qemu", "--name", u.name,
 		"--controlplanes", "1", "--workers", "0", "--cpus", "1", "--memory", "1024",
-		"--image", image, "--subnet", freeSubnet(b).String(), "--wait-timeout", "15m", "--skip-kubernetes")
+		"--image", image, "--subnet", freeSubnet(b).String(), "--wait-timeout", "15m", "--skip-kubernetes"},
+		benchKernelArgs()...)
+	out, err := u.c.run(args...)
 	if err != nil {
 		return fmt.Errorf("cluster create: %v\n%s", err, out)
 	}

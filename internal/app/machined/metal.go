@@ -83,7 +83,7 @@ func (s *metalSystem) fillDeps(d *controllers.Deps) {
 		return ntp.Query(ctx, server, ntp.DefaultTimeout)
 	}
 	d.Clock = ntp.SystemClock{}
-	d.LoadModule = func(path, params string) error { _, err := kmod.Load(path, params); return err }
+	d.LoadModule = func(path, params string) error { _, err := kmod.LoadIdle(path, params); return err }
 	d.KernelRelease = kernelRelease()
 	if s.netlink != nil {
 		d.Netlink = s.netlink

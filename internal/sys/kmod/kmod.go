@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -56,4 +57,30 @@ func Load(path, params string) (Result, error) {
 		return AlreadyLoaded, nil
 	}
 	return 0, fmt.Errorf("load module %s from %s: %w", Name(path), path, err)
+}
+
+// idleNice is the nice value LoadIdle runs at: the lowest CPU priority.
+const idleNice = 19
+
+// LoadIdle is Load with the calling thread at the lowest CPU priority
+// (nice 19) for the call: reading the module from a compressed root file
+// system and linking it into the kernel run in this thread, and on a
+// node with one CPU they would otherwise compete with the start of the
+// API. The thread's priority is restored afterwards; where that fails the
+// goroutine stays on its thread, so the low priority never spreads to
+// other goroutines.
+func LoadIdle(path, params string) (Result, error) {
+	runtime.LockOSThread()
+	tid := unix.Gettid()
+	// getpriority(2) returns 20 - nice.
+	raw, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err != nil || unix.Setpriority(unix.PRIO_PROCESS, tid, idleNice) != nil {
+		runtime.UnlockOSThread()
+		return Load(path, params)
+	}
+	res, loadErr := Load(path, params)
+	if unix.Setpriority(unix.PRIO_PROCESS, tid, 20-raw) == nil {
+		runtime.UnlockOSThread()
+	}
+	return res, loadErr
 }

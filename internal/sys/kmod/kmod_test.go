@@ -4,8 +4,11 @@ package kmod
 
 import (
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestName(t *testing.T) {
@@ -30,5 +33,26 @@ func TestIsLoaded(t *testing.T) {
 	dir := t.TempDir()
 	if IsLoaded(dir, "loop") {
 		t.Fatal("loop reported loaded in an empty directory")
+	}
+}
+
+func TestLoadIdleRestoresPriority(t *testing.T) {
+	runtime.LockOSThread() // LoadIdle runs on this thread too
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	before, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err != nil {
+		t.Skipf("getpriority: %v", err)
+	}
+	_, err = LoadIdle(filepath.Join(t.TempDir(), "veth.ko"), "")
+	if err == nil || !strings.Contains(err.Error(), "veth") {
+		t.Fatalf("got %v, want an error naming the module", err)
+	}
+	after, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Errorf("thread priority %d after LoadIdle, was %d", 20-after, 20-before)
 	}
 }
