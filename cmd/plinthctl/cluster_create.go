@@ -190,7 +190,7 @@ func (f *clusterCreateFlags) run(cmd *cobra.Command, g *globalFlags) (err error)
 	}
 	p := plan.p
 	if p.Name() == "qemu" && !f.SkipKubernetes {
-		fmt.Fprintln(out, "qemu: Kubernetes in virtual machines takes minutes under TCG (about 3-5 for 1+1 here); --skip-kubernetes stops once the nodes' APIs answer")
+		fmt.Fprintln(out, "qemu: Kubernetes in virtual machines takes minutes under TCG (3-10 for 1+1 on a 2-core machine); --skip-kubernetes stops once the nodes' APIs answer")
 	}
 	fmt.Fprintf(out, "creating cluster %s with %s: %s, %s (state in %s)\n", f.Name, p.Name(),
 		plural(f.ControlPlanes, "control plane"), plural(f.Workers, "worker"), plan.layout.stateDir)

@@ -22,7 +22,7 @@ import (
 // beyond a container-mode one: the kernel modules machined loads from the
 // rootfs (netfilter for kube-proxy, the bridge and veth for the CNI,
 // vxlan for flannel) are loaded on both nodes and kube-proxy is healthy.
-// make test-slow runs it (about 5 minutes here).
+// make test-slow runs it (3-10 minutes under TCG, depending on the machine).
 func TestQemuKubernetes(t *testing.T) {
 	image := clusterPrereqs(t)
 	c := newClusterCtl(t)
