@@ -33,7 +33,8 @@ var memoryCluster struct {
 }
 
 // BenchmarkNodeMemoryQEMU creates a QEMU cluster of one control plane and
-// one worker with Kubernetes (TCG, 1 vCPU and 2 GiB each, live boots),
+// one worker with Kubernetes (TCG, 2 vCPUs and 2 GiB each as cluster
+// create gives them by default, live boots),
 // waits until both nodes are Ready and leaves it idle for memorySettle,
 // then reads the resident memory of every process of both nodes, as
 // BenchmarkNodeMemory does for Docker. Here the node runs its own kernel,
@@ -90,7 +91,7 @@ func createMemoryCluster(b *testing.B, image string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	args := []string{"cluster", "create", "--provisioner", "qemu", "--name", m.name,
-		"--controlplanes", "1", "--workers", "1", "--cpus", "1", "--memory", "2048", "--install=false",
+		"--controlplanes", "1", "--workers", "1", "--cpus", "2", "--memory", "2048", "--install=false",
 		"--skip-kubernetes=false", "--image", image, "--subnet", freeSubnet(b).String(), "--wait-timeout", "20m"}
 	args = append(args, benchKernelArgs()...)
 	cmd := m.c.command(ctx, args...)
