@@ -66,7 +66,7 @@ func stopAll(ctx context.Context, procRoot string, grace time.Duration, kill fun
 // userProcesses lists the live processes but PID 1 and kernel threads
 // (kthreadd, PID 2, and its children); zombies are left to the reaper.
 func userProcesses(procRoot string) []int32 {
-	procs, err := procfs.ProcessesWithOptions(procRoot, procfs.DefaultOptions())
+	procs, err := procfs.Processes(procRoot)
 	if err != nil {
 		return nil
 	}
