@@ -156,14 +156,17 @@ func TestModulesFailureLeavesTheRest(t *testing.T) {
 	h := ctest.New(t, &kernel.ModulesController{Root: root, Release: release, Load: k.load, Loaded: k.isLoaded})
 	h.Start(t)
 	ctest.SetConfig(t, h.State, modulesConfig())
-	ctest.Eventually(t, "statuses", func() bool {
-		return moduleStatus(t, h, "br_netfilter").State == reskernel.ModuleLoaded
+	// The ready file comes after every status: once it is there, a
+	// failed module did not hold containerd back.
+	ctest.Eventually(t, "ready file despite a failed module", func() bool {
+		_, err := os.Stat(filepath.Join(root, kernel.ModulesReadyFile))
+		return err == nil
 	})
+	if s := moduleStatus(t, h, "br_netfilter"); s.State != reskernel.ModuleLoaded {
+		t.Fatalf("br_netfilter %+v", s)
+	}
 	if s := moduleStatus(t, h, "nf_conntrack"); s.State != reskernel.ModuleFailed || !strings.Contains(s.Error, "libcrc32c: invalid argument") {
 		t.Fatalf("nf_conntrack %+v", s)
-	}
-	if _, err := os.Stat(filepath.Join(root, kernel.ModulesReadyFile)); err != nil {
-		t.Fatalf("a failed module must not hold containerd back: %v", err)
 	}
 }
 
